@@ -87,6 +87,8 @@ struct _Connection
   gatomicrefcount    ref_count;
   DoctorTestServer  *server;       /* NULL once the server has gone */
   guint              index;
+  gint64             accepted_us;  /* monotonic */
+  gint64             finished_us;
   DoctorTestScript  *script;       /* (owned) */
   guint              step;
 
@@ -340,6 +342,7 @@ conn_finish (Connection *conn)
     return;
 
   conn->finished = TRUE;
+  conn->finished_us = g_get_monotonic_time ();
   g_debug ("test server: connection %u: finished", conn->index);
 
   if (conn->timer != NULL)
@@ -932,6 +935,7 @@ on_incoming (GSocketService    *service,
 
   conn->server = self;
   conn->index = self->connections->len;
+  conn->accepted_us = g_get_monotonic_time ();
   script = doctor_test_server_get_script (self, MIN (conn->index,
                                                      MAX (self->scripts->len, 1) - 1));
   conn->script = g_rc_box_acquire (script);
@@ -1087,6 +1091,32 @@ doctor_test_server_get_received_on (DoctorTestServer *self,
 
   conn = g_ptr_array_index (self->connections, connection);
   return conn->received;
+}
+
+/* When connection @connection was accepted, in g_get_monotonic_time() microseconds. */
+gint64
+doctor_test_server_get_accept_time (DoctorTestServer *self,
+                                    guint             connection)
+{
+  Connection *conn;
+
+  g_return_val_if_fail (connection < self->connections->len, 0);
+
+  conn = g_ptr_array_index (self->connections, connection);
+  return conn->accepted_us;
+}
+
+/* When connection @connection ended (the client hung up, or the script closed it), or 0. */
+gint64
+doctor_test_server_get_finish_time (DoctorTestServer *self,
+                                    guint             connection)
+{
+  Connection *conn;
+
+  g_return_val_if_fail (connection < self->connections->len, 0);
+
+  conn = g_ptr_array_index (self->connections, connection);
+  return conn->finished_us;
 }
 
 guint

@@ -42,6 +42,10 @@ guint             doctor_test_server_get_n_handshakes (DoctorTestServer  *self);
 GPtrArray        *doctor_test_server_get_received     (DoctorTestServer  *self);
 GPtrArray        *doctor_test_server_get_received_on  (DoctorTestServer  *self,
                                                        guint              connection);
+gint64            doctor_test_server_get_accept_time  (DoctorTestServer  *self,
+                                                       guint              connection);
+gint64            doctor_test_server_get_finish_time  (DoctorTestServer  *self,
+                                                       guint              connection);
 guint             doctor_test_server_count_received   (DoctorTestServer  *self,
                                                        const char        *prefix);
 GPtrArray        *doctor_test_server_get_failures     (DoctorTestServer  *self);

@@ -1116,6 +1116,18 @@ advise_auth_plaintext_refused (Advisor *self)
 }
 
 static void
+advise_auth_unencrypted (Advisor *self)
+{
+  advise (self,
+          _("Encrypt the connection"),
+          _("The login worked, but the user name and password crossed the network in readable "
+            "form, where anyone on the way could copy them. Set the security to STARTTLS (port "
+            "587) or SSL/TLS (port 465) if the server offers it, and change the password if "
+            "this was not a network you fully trust."),
+          NULL);
+}
+
+static void
 advise_sender_rejected (Advisor *self)
 {
   g_autofree char *text = NULL;
@@ -1325,6 +1337,7 @@ static const ReasonInfo reasons[] = {
   { "auth-temporary-failure",        advise_auth_temporary_failure,        TRUE },
   { "auth-skipped-untrusted",        advise_auth_skipped_untrusted,        FALSE },
   { "auth-plaintext-refused",        advise_auth_plaintext_refused,        FALSE },
+  { "auth-unencrypted",              advise_auth_unencrypted,              FALSE },
   { "sender-rejected",               advise_sender_rejected,               TRUE },
   { "recipient-rejected",            advise_recipient_rejected,            TRUE },
   { "relay-denied",                  advise_relay_denied,                  TRUE },

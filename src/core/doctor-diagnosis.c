@@ -33,6 +33,14 @@
 #define QUIT_TIMEOUT         2000
 #define MAX_TRANSCRIPT       2000
 
+typedef enum
+{
+  PROBE_NONE,
+  PROBE_RUNNING,
+  PROBE_TLS_WORKS,
+  PROBE_FAILED,
+} ProbeState;
+
 struct _DoctorDiagnosis
 {
   GObject               parent_instance;
@@ -61,6 +69,10 @@ struct _DoctorDiagnosis
   GTlsCertificateFlags  peer_flags;
   char                 *helo;
   DoctorCheck          *current;
+  DoctorDeadline       *greeting_wait;  /* lets the early probe stop the greeting read */
+  guint                 greeting_timer;
+  ProbeState            early_probe;
+  guint                 greeting_timed_out : 1;
   guint                 reply_bare_lf : 1;
   guint                 trusted : 1;
   guint                 certificate_rejected : 1;
@@ -69,6 +81,8 @@ struct _DoctorDiagnosis
 };
 
 G_DEFINE_FINAL_TYPE (DoctorDiagnosis, doctor_diagnosis, G_TYPE_OBJECT)
+
+#define GREETING_PROBE_DELAY 3000   /* ms of silence before the TLS probe starts */
 
 enum {
   PROP_0,
@@ -1441,31 +1455,23 @@ start_handshake (DoctorDiagnosis *self)
 /* Greeting ------------------------------------------------------------------------------------- */
 
 static void
-on_mismatch_tls_probe (GObject      *object,
-                       GAsyncResult *result,
-                       gpointer      user_data)
+conclude_tls_mismatch (DoctorDiagnosis *self)
 {
-  g_autoptr(DoctorDiagnosis) self = user_data;
   guint16 port = doctor_target_get_port (self->target);
+  g_autofree char *suggestion = g_strdup_printf (_("Port %u works with %s"), port,
+                                                 doctor_security_get_label (DOCTOR_SECURITY_TLS));
   g_autofree char *summary = NULL;
 
-  if (g_task_propagate_boolean (G_TASK (result), NULL))
-    {
-      g_autofree char *suggestion = g_strdup_printf (_("Port %u works with %s"), port,
-                                                     doctor_security_get_label (DOCTOR_SECURITY_TLS));
+  set_suggestion (self, DOCTOR_SECURITY_TLS, suggestion);
+  summary = g_strdup_printf (_("Port %u expects SSL/TLS from the start (implicit TLS), so the "
+                               "server waited silently for a TLS handshake"), port);
+  conclude_fail (self, "security-mismatch", NULL, summary);
+}
 
-      set_suggestion (self, DOCTOR_SECURITY_TLS, suggestion);
-      summary = g_strdup_printf (_("Port %u expects SSL/TLS from the start (implicit TLS), so "
-                                   "the server waited silently for a TLS handshake"), port);
-      conclude_fail (self, "security-mismatch", NULL, summary);
-      return;
-    }
-
-  if (was_cancelled (self))
-    {
-      end_cancelled (self);
-      return;
-    }
+static void
+conclude_greeting_timeout (DoctorDiagnosis *self)
+{
+  g_autofree char *summary = NULL;
 
   summary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                           "Connected, but the server sent no greeting within %u "
@@ -1474,6 +1480,64 @@ on_mismatch_tls_probe (GObject      *object,
                                           "seconds", seconds (timeout_ms (self))),
                              seconds (timeout_ms (self)));
   conclude_fail (self, "greeting-timeout", NULL, summary);
+}
+
+static void
+stop_greeting_wait (DoctorDiagnosis *self)
+{
+  g_clear_handle_id (&self->greeting_timer, g_source_remove);
+  g_clear_pointer (&self->greeting_wait, doctor_deadline_free);
+}
+
+static void
+on_early_probe (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(DoctorDiagnosis) self = user_data;
+  gboolean tls_works = g_task_propagate_boolean (G_TASK (result), NULL);
+
+  if (self->early_probe != PROBE_RUNNING)
+    return;  /* The greeting came, or the run ended. */
+
+  self->early_probe = tls_works ? PROBE_TLS_WORKS : PROBE_FAILED;
+
+  if (was_cancelled (self))
+    {
+      if (self->greeting_timed_out)
+        end_cancelled (self);
+      return;
+    }
+
+  if (tls_works && !self->greeting_timed_out)
+    {
+      /* The answer is known: stop waiting for a greeting that will not come. */
+      g_cancellable_cancel (doctor_deadline_get_cancellable (self->greeting_wait));
+      return;
+    }
+
+  if (self->greeting_timed_out)
+    {
+      stop_greeting_wait (self);
+      if (tls_works)
+        conclude_tls_mismatch (self);
+      else
+        conclude_greeting_timeout (self);
+    }
+}
+
+static gboolean
+on_greeting_silence (gpointer user_data)
+{
+  DoctorDiagnosis *self = user_data;
+
+  /* Silence is what a plaintext client meets on an implicit-TLS port: the server waits for a
+   * ClientHello. A second connection that tries TLS tells, alongside the wait. */
+  self->greeting_timer = 0;
+  self->early_probe = PROBE_RUNNING;
+  probe_async (self, TRUE, on_early_probe);
+
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -1491,34 +1555,40 @@ on_greeting (GObject      *object,
 
   if (reply == NULL)
     {
-      if (g_error_matches (error, DOCTOR_ERROR, DOCTOR_ERROR_TIMEOUT) && !was_cancelled (self) &&
-          security (self) != DOCTOR_SECURITY_TLS)
+      if (!was_cancelled (self) && self->early_probe == PROBE_TLS_WORKS)
         {
-          /* Silence is what a plaintext client meets on an implicit-TLS port: the server waits
-           * for a ClientHello. A second connection that tries TLS tells. */
-          doctor_check_set_detail (self->current, "error", _("Error"), error->message);
-          probe_async (self, TRUE, on_mismatch_tls_probe);
+          stop_greeting_wait (self);
+          conclude_tls_mismatch (self);
           return;
         }
 
       if (g_error_matches (error, DOCTOR_ERROR, DOCTOR_ERROR_TIMEOUT) && !was_cancelled (self))
         {
-          summary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                  "Connected, but the server sent no greeting "
-                                                  "within %u second",
-                                                  "Connected, but the server sent no greeting "
-                                                  "within %u seconds",
-                                                  seconds (timeout_ms (self))),
-                                     seconds (timeout_ms (self)));
           doctor_check_set_detail (self->current, "error", _("Error"), error->message);
-          conclude_fail (self, "greeting-timeout", NULL, summary);
+          if (self->early_probe == PROBE_NONE && security (self) != DOCTOR_SECURITY_TLS)
+            {
+              self->early_probe = PROBE_RUNNING;
+              probe_async (self, TRUE, on_early_probe);
+            }
+          if (self->early_probe == PROBE_RUNNING)
+            {
+              /* Its answer decides. */
+              self->greeting_timed_out = TRUE;
+              return;
+            }
+          stop_greeting_wait (self);
+          conclude_greeting_timeout (self);
           return;
         }
 
+      self->early_probe = PROBE_NONE;
+      stop_greeting_wait (self);
       conclude_stream_error (self, error, "greeting-timeout");
       return;
     }
 
+  self->early_probe = PROBE_NONE;
+  stop_greeting_wait (self);
   self->reply_bare_lf = reply->bare_lf;
   text = doctor_reply_join_text (reply);
   doctor_check_set_detail (self->current, "banner", _("Banner"), text);
@@ -1563,7 +1633,22 @@ static void
 start_greeting (DoctorDiagnosis *self)
 {
   begin (self, "greeting");
-  doctor_smtp_stream_command_async (self->smtp, NULL, NULL, timeout_ms (self), self->cancellable,
+
+  self->greeting_wait = doctor_deadline_new (self->cancellable, 0);
+  /* Not on port 25: behind Postfix' postscreen, a client that talks before the (deliberately
+   * late) greeting is taken for a spammer, so there the probe waits for the deadline. */
+  if (security (self) != DOCTOR_SECURITY_TLS && doctor_target_get_port (self->target) != 25)
+    {
+      GSource *source = g_timeout_source_new (MIN (GREETING_PROBE_DELAY, timeout_ms (self) / 2));
+
+      g_source_set_callback (source, on_greeting_silence, self, NULL);
+      g_source_set_static_name (source, "[smtp-doctor] greeting silence");
+      self->greeting_timer = g_source_attach (source, g_main_context_get_thread_default ());
+      g_source_unref (source);
+    }
+
+  doctor_smtp_stream_command_async (self->smtp, NULL, NULL, timeout_ms (self),
+                                    doctor_deadline_get_cancellable (self->greeting_wait),
                                     on_greeting, g_object_ref (self));
 }
 
@@ -2446,6 +2531,8 @@ doctor_diagnosis_finalize (GObject *object)
   g_clear_pointer (&self->capabilities, g_ptr_array_unref);
   g_clear_object (&self->peer_certificate);
   g_clear_pointer (&self->helo, g_free);
+  g_clear_handle_id (&self->greeting_timer, g_source_remove);
+  g_clear_pointer (&self->greeting_wait, doctor_deadline_free);
 
   G_OBJECT_CLASS (doctor_diagnosis_parent_class)->finalize (object);
 }

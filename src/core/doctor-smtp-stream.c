@@ -222,11 +222,10 @@ return_error (GTask  *task,
       return;
     }
 
+  /* After any error, a cancel included, where the conversation stands is unknown. */
+  self->broken = TRUE;
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      self->broken = TRUE;
-      record_partial (self);
-    }
+    record_partial (self);
 
   g_task_return_error (task, error);
 }

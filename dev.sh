@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# dev.sh: one entry point for newcomers and CI on Debian 12.
+#
+#   ./dev.sh run [ARGS…]   install what is missing, build, and start SMTP Doctor
+#                          (until the desktop app exists: smtp-doctor-cli ARGS…)
+#   ./dev.sh test          install what is missing, build, and run the whole test suite,
+#                          once normally and once under AddressSanitizer + UBSan
+#   ./dev.sh deps          only install the Debian packages
+set -euo pipefail
+
+cd "$(dirname "$0")"
+
+PACKAGES=(
+  meson ninja-build pkg-config gcc gettext
+  libglib2.0-dev libjson-glib-dev glib-networking
+  ca-certificates openssl python3-aiosmtpd
+)
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing: ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+}
+
+build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@"
+  fi
+  ninja -C "$dir"
+}
+
+case "${1:-}" in
+  deps)
+    install_deps
+    ;;
+  run)
+    shift
+    install_deps
+    build build >/dev/null
+    exec ./build/src/cli/smtp-doctor-cli "$@"
+    ;;
+  test)
+    install_deps
+    build build
+    meson test -C build --print-errorlogs
+    build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp":print_suppressions=0 \
+      meson test -C build-asan --print-errorlogs
+    ;;
+  *)
+    sed -n '2,9p' "$0"
+    exit 3
+    ;;
+esac
