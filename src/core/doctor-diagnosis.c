@@ -374,7 +374,9 @@ on_quit_written (GObject      *object,
   DoctorSmtpStream *smtp = DOCTOR_SMTP_STREAM (object);
   GIOStream *stream = doctor_smtp_stream_get_stream (smtp);
 
-  /* The verdict does not wait for the 221: it only matters to the server. */
+  /* The verdict does not wait for the 221: it only matters to the server. The read may
+   * outlive this diagnosis, so it reports to nobody. */
+  doctor_smtp_stream_stop_transcript (smtp);
   if (doctor_smtp_stream_write_finish (smtp, result, NULL))
     doctor_smtp_stream_command_async (smtp, NULL, NULL, QUIT_TIMEOUT, NULL, on_quit_reply,
                                       g_object_ref (stream));
@@ -2707,6 +2709,15 @@ doctor_diagnosis_run_async (DoctorDiagnosis     *self,
   self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
   self->task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (self->task, doctor_diagnosis_run_async);
+
+  /* GTlsFileDatabase only takes an absolute path. */
+  if (self->target->ca_file != NULL && !g_path_is_absolute (self->target->ca_file))
+    {
+      char *absolute = g_canonicalize_filename (self->target->ca_file, NULL);
+
+      g_free (self->target->ca_file);
+      self->target->ca_file = absolute;
+    }
 
   if (doctor_target_validate (self->target, &error) &&
       (self->target->ca_file == NULL ||

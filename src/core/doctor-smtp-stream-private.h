@@ -25,6 +25,7 @@ DoctorSmtpStream *doctor_smtp_stream_new               (GIOStream            *st
                                                         DoctorTranscriptFunc  transcript,
                                                         gpointer              user_data);
 GIOStream        *doctor_smtp_stream_get_stream        (DoctorSmtpStream     *self);
+void              doctor_smtp_stream_stop_transcript   (DoctorSmtpStream     *self);
 gboolean          doctor_smtp_stream_upgrade           (DoctorSmtpStream     *self,
                                                         GIOStream            *tls_stream,
                                                         GError              **error);

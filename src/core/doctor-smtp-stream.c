@@ -114,6 +114,16 @@ doctor_smtp_stream_get_stream (DoctorSmtpStream *self)
   return self->stream;
 }
 
+/* After this no line is reported: for reads that may outlive the transcript's owner. */
+void
+doctor_smtp_stream_stop_transcript (DoctorSmtpStream *self)
+{
+  g_return_if_fail (DOCTOR_IS_SMTP_STREAM (self));
+
+  self->transcript = NULL;
+  self->transcript_data = NULL;
+}
+
 gboolean
 doctor_smtp_stream_saw_bare_lf (DoctorSmtpStream *self)
 {
