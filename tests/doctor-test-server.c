@@ -651,9 +651,13 @@ static gboolean
 conn_pop_line (Connection  *conn,
                char       **line)
 {
-  guint8 *lf = memchr (conn->inbuf->data, '\n', conn->inbuf->len);
+  guint8 *lf;
   gsize length;
 
+  if (conn->inbuf->len == 0)
+    return FALSE;
+
+  lf = memchr (conn->inbuf->data, '\n', conn->inbuf->len);
   if (lf == NULL)
     return FALSE;
 

@@ -1557,6 +1557,10 @@ run_isolated (gconstpointer data)
   g_test_trap_assert_passed ();
 }
 
+/* The cases live until g_test_run() returns; GLib frees test data only for the cases it ran,
+ * and a subprocess runs only one. */
+static GPtrArray *test_cases;
+
 static void
 add_data (const char    *path,
           GTestDataFunc  func,
@@ -1568,7 +1572,8 @@ add_data (const char    *path,
   tc->func = func;
   tc->data = data;
   tc->needs_certs = needs_certs;
-  g_test_add_data_func_full (path, tc, run_isolated, g_free);
+  g_ptr_array_add (test_cases, tc);
+  g_test_add_data_func (path, tc, run_isolated);
 }
 
 static void
@@ -1582,12 +1587,7 @@ add (const char *path,
      GTestFunc   func,
      gboolean    needs_certs)
 {
-  TestCase *tc = g_new0 (TestCase, 1);
-
-  tc->func = call_plain;
-  tc->data = func;
-  tc->needs_certs = needs_certs;
-  g_test_add_data_func_full (path, tc, run_isolated, g_free);
+  add_data (path, call_plain, (gconstpointer) func, needs_certs);
 }
 
 static const RejectCase reject_cases[] = {
@@ -1603,7 +1603,10 @@ int
 main (int    argc,
       char **argv)
 {
+  g_autoptr(GPtrArray) cases = g_ptr_array_new_with_free_func (g_free);
+
   g_test_init (&argc, &argv, NULL);
+  test_cases = cases;
 
   add ("/diagnosis/greeting/silence", test_greeting_silence, FALSE);
   add ("/diagnosis/greeting/slow-drip", test_greeting_slow_drip, FALSE);

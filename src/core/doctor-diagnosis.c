@@ -76,6 +76,7 @@ struct _DoctorDiagnosis
   guint                 reply_bare_lf : 1;
   guint                 trusted : 1;
   guint                 certificate_rejected : 1;
+  guint                 connect_done : 1;
   guint                 started : 1;
   guint                 finished : 1;
 };
@@ -119,6 +120,7 @@ static void start_starttls      (DoctorDiagnosis *self);
 static void start_auth          (DoctorDiagnosis *self);
 static void start_send          (DoctorDiagnosis *self);
 static void end_conversation    (DoctorDiagnosis *self);
+static void abandon_attempts    (DoctorDiagnosis *self);
 
 /* Helpers ------------------------------------------------------------------------------------ */
 
@@ -310,6 +312,7 @@ complete (DoctorDiagnosis *self,
 
   g_clear_handle_id (&self->stagger, g_source_remove);
   g_clear_pointer (&self->deadline, doctor_deadline_free);
+  abandon_attempts (self);
   self->finished = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FINISHED]);
 
@@ -649,25 +652,27 @@ classify_connect_error (Attempt      *attempt,
     {
       attempt->result = g_strdup ("refused");
       attempt->reason = g_strdup ("connection-refused");
+      attempt->text = g_strdup (_("refused"));
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
     {
       attempt->result = g_strdup ("network-unreachable");
       attempt->reason = g_strdup ("network-unreachable");
+      attempt->text = g_strdup (_("no route to this network"));
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
     {
       /* EACCES/EPERM from connect(): a local firewall rule rejected the packet. */
       attempt->result = g_strdup ("filtered");
       attempt->reason = g_strdup ("connection-filtered");
+      attempt->text = g_strdup (_("blocked by a firewall on this computer"));
     }
   else
     {
       attempt->result = g_strdup ("host-unreachable");
       attempt->reason = g_strdup ("host-unreachable");
+      attempt->text = g_strdup (error->message);
     }
-
-  attempt->text = g_strdup (error->message);
 }
 
 static const char *
@@ -737,15 +742,15 @@ make_helo_name (GSocketConnection *connection)
   return g_strdup_printf ("[%s]", ip);
 }
 
+/* The result of every address, also of those that finish after the conversation went on with
+ * the first one that answered. */
 static void
-finish_connect (DoctorDiagnosis *self)
+update_connect_details (DoctorDiagnosis *self)
 {
+  DoctorCheck *connect = check (self, "connect");
   g_autoptr(GStrvBuilder) lines = g_strv_builder_new ();
   g_auto(GStrv) lines_strv = NULL;
-  g_autofree char *summary = NULL;
   gboolean v4_seen = FALSE, v6_seen = FALSE;
-
-  g_clear_handle_id (&self->stagger, g_source_remove);
 
   for (guint i = 0; i < self->attempts->len; i++)
     {
@@ -753,31 +758,44 @@ finish_connect (DoctorDiagnosis *self)
       g_autofree char *where = address_to_string (attempt->address);
       GInetAddress *ip = g_inet_socket_address_get_address (attempt->address);
       gboolean v6 = g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6;
-      const char *result = attempt->result != NULL ? attempt->result : "not-tried";
+      const char *result = attempt->result != NULL ? attempt->result
+                           : attempt->state == ATTEMPT_RUNNING ? "pending" : "not-tried";
       g_autofree char *line = NULL;
 
       line = g_strdup_printf ("%s: %s", where,
-                              attempt->text != NULL
-                              ? attempt->text
-                              : _("not tried: another address answered first"));
+                              attempt->text != NULL ? attempt->text
+                              : attempt->state == ATTEMPT_RUNNING ? _("still trying")
+                              : _("not tried"));
       g_strv_builder_add (lines, line);
 
       /* The first address of each family tells how that family fares. */
       if (v6 && !v6_seen)
         {
-          doctor_check_set_detail (self->current, "ipv6-result", _("IPv6"), result);
+          doctor_check_set_detail (connect, "ipv6-result", _("IPv6"), result);
           v6_seen = TRUE;
         }
       else if (!v6 && !v4_seen)
         {
-          doctor_check_set_detail (self->current, "ipv4-result", _("IPv4"), result);
+          doctor_check_set_detail (connect, "ipv4-result", _("IPv4"), result);
           v4_seen = TRUE;
         }
     }
 
   lines_strv = g_strv_builder_end (lines);
-  doctor_check_set_detail_list (self->current, "attempts", _("Attempts"),
+  doctor_check_set_detail_list (connect, "attempts", _("Attempts"),
                                 (const char *const *) lines_strv);
+}
+
+static void start_remaining_attempts (DoctorDiagnosis *self);
+
+static void
+finish_connect (DoctorDiagnosis *self)
+{
+  g_autofree char *summary = NULL;
+
+  g_clear_handle_id (&self->stagger, g_source_remove);
+  self->connect_done = TRUE;
+  update_connect_details (self);
 
   if (was_cancelled (self))
     {
@@ -836,6 +854,10 @@ finish_connect (DoctorDiagnosis *self)
 
   conclude (self, DOCTOR_CHECK_PASS, NULL, NULL, summary);
 
+  /* The other addresses are still tried, alongside the conversation, so that a broken IPv6
+   * (or IPv4) path shows even when the other one works. */
+  start_remaining_attempts (self);
+
   if (security (self) == DOCTOR_SECURITY_TLS)
     start_handshake (self);
   else
@@ -847,10 +869,22 @@ maybe_finish_connect (DoctorDiagnosis *self)
 {
   gboolean more = self->next_attempt < self->attempts->len;
 
+  if (self->connect_done)
+    {
+      update_connect_details (self);
+      return;
+    }
+
+  if (self->connection != NULL)
+    {
+      finish_connect (self);
+      return;
+    }
+
   if (self->running_attempts > 0)
     return;
 
-  if (self->connection == NULL && more && !was_cancelled (self))
+  if (more && !was_cancelled (self))
     {
       start_attempt (self);
       return;
@@ -873,24 +907,21 @@ on_connected (GObject      *object,
   attempt->state = ATTEMPT_DONE;
   self->running_attempts--;
 
-  if (connection != NULL)
+  if (attempt->abandoned)
+    {
+      /* Given up when the run ended; its text says so already. */
+      if (connection != NULL)
+        close_connection (G_IO_STREAM (connection));
+    }
+  else if (connection != NULL)
     {
       gint64 ms = (g_get_monotonic_time () - attempt->started_us) / 1000;
 
       attempt->result = g_strdup ("connected");
-      if (self->connection == NULL && !was_cancelled (self))
+      if (self->connection == NULL && !self->connect_done && !was_cancelled (self))
         {
           self->connection = g_steal_pointer (&connection);
           attempt->text = g_strdup_printf (_("connected in %" G_GINT64_FORMAT " ms"), ms);
-
-          /* The others are no longer needed. */
-          for (guint i = 0; i < self->attempts->len; i++)
-            {
-              Attempt *other = g_ptr_array_index (self->attempts, i);
-
-              if (other->state == ATTEMPT_RUNNING)
-                g_cancellable_cancel (doctor_deadline_get_cancellable (other->deadline));
-            }
         }
       else
         {
@@ -905,6 +936,33 @@ on_connected (GObject      *object,
 
   g_clear_pointer (&attempt->deadline, doctor_deadline_free);
   maybe_finish_connect (self);
+}
+
+/* At the end of the run: attempts still waiting are stopped and say so. */
+static void
+abandon_attempts (DoctorDiagnosis *self)
+{
+  gboolean changed = FALSE;
+
+  for (guint i = 0; i < self->attempts->len; i++)
+    {
+      Attempt *attempt = g_ptr_array_index (self->attempts, i);
+      gint64 ms;
+
+      if (attempt->state != ATTEMPT_RUNNING || attempt->abandoned)
+        continue;
+
+      ms = (g_get_monotonic_time () - attempt->started_us) / 1000;
+      attempt->abandoned = TRUE;
+      attempt->result = g_strdup ("unfinished");
+      attempt->text = g_strdup_printf (_("no answer after %" G_GINT64_FORMAT " ms, when the "
+                                         "diagnosis ended"), ms);
+      g_cancellable_cancel (doctor_deadline_get_cancellable (attempt->deadline));
+      changed = TRUE;
+    }
+
+  if (changed && self->connect_done)
+    update_connect_details (self);
 }
 
 static gboolean
@@ -938,7 +996,7 @@ start_attempt (DoctorDiagnosis *self)
   /* RFC 8305: the next address gets its turn after a short delay, without waiting for this
    * one to fail; a failure starts the next one at once (maybe_finish_connect). */
   g_clear_handle_id (&self->stagger, g_source_remove);
-  if (self->next_attempt < self->attempts->len)
+  if (self->next_attempt < self->attempts->len && !self->connect_done)
     {
       GSource *source = g_timeout_source_new (HAPPY_EYEBALLS_DELAY);
 
@@ -947,6 +1005,15 @@ start_attempt (DoctorDiagnosis *self)
       self->stagger = g_source_attach (source, g_main_context_get_thread_default ());
       g_source_unref (source);
     }
+}
+
+static void
+start_remaining_attempts (DoctorDiagnosis *self)
+{
+  while (self->next_attempt < self->attempts->len)
+    start_attempt (self);
+
+  update_connect_details (self);
 }
 
 static void
