@@ -674,7 +674,10 @@ static void
 conn_record (Connection *conn,
              const char *line)
 {
-  g_debug ("test server: connection %u: C: %s", conn->index, line);
+  /* A ClientHello sent to a plaintext script arrives here as a "line" of binary. */
+  g_autofree char *shown = g_strescape (line, NULL);
+
+  g_debug ("test server: connection %u: C: %s", conn->index, shown);
   g_ptr_array_add (conn->received, g_strdup (line));
   if (conn->server != NULL)
     g_ptr_array_add (conn->server->received, g_strdup (line));
@@ -925,9 +928,9 @@ conn_next (Connection *conn)
 }
 
 static gboolean
-on_incoming (GSocketService    *service,
+on_incoming (GSocketService    *service G_GNUC_UNUSED,
              GSocketConnection *tcp,
-             GObject           *source_object,
+             GObject           *source_object G_GNUC_UNUSED,
              gpointer           user_data)
 {
   DoctorTestServer *self = user_data;
@@ -1183,16 +1186,16 @@ doctor_test_have_certs (void)
 }
 
 static gboolean
-wake_cb (gpointer data)
+wake_cb (gpointer data G_GNUC_UNUSED)
 {
   return G_SOURCE_CONTINUE;
 }
 
 /* Iterates the thread-default main context until @condition holds or @max_ms have passed. */
 gboolean
-doctor_test_wait_until (gboolean (*condition) (gpointer data),
-                        gpointer   data,
-                        gint64     max_ms)
+doctor_test_wait_until (DoctorTestCondition condition,
+                        gpointer            data,
+                        gint64              max_ms)
 {
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
   gint64 deadline = g_get_monotonic_time () + max_ms * 1000;
@@ -1221,7 +1224,7 @@ doctor_test_wait_until (gboolean (*condition) (gpointer data),
 }
 
 static gboolean
-never (gpointer data)
+never (gpointer data G_GNUC_UNUSED)
 {
   return FALSE;
 }

@@ -14,6 +14,13 @@
  * the last script made play the last one, so a test that only fills script 0 gets the same
  * script on every connection (the engine may open a second, probing connection).
  *
+ * Steps: SEND raw bytes (NUL included); EXPECT one client line starting with a prefix (any
+ * case; a mismatch is recorded as a failure and ends the connection); EXPECT_MESSAGE (the lines
+ * of a DATA message up to "."); SEND_SLOWLY one byte per delay; WAIT; CLOSE (half-close with a
+ * FIN, after a TLS close_notify unless "abruptly"); START_TLS with a certificate NAME.pem and
+ * NAME-key.pem from $DOCTOR_TEST_CERTS; SILENT (send nothing, read until the client hangs up);
+ * SEND_ENDLESS ('A' without a newline, up to a cap, until the client hangs up).
+ *
  * When a script has played all its steps, the server keeps reading and recording lines until
  * the client closes, answering the lines that match a doctor_test_script_on_line() rule.
  */
@@ -88,7 +95,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoctorTestServer, doctor_test_server_free)
 /* Helpers for tests that iterate the thread-default main context. */
 char             *doctor_test_cert_path               (const char        *name);
 gboolean          doctor_test_have_certs              (void);
-gboolean          doctor_test_wait_until              (gboolean         (*condition) (gpointer data),
+typedef gboolean (*DoctorTestCondition) (gpointer data);
+
+gboolean          doctor_test_wait_until              (DoctorTestCondition condition,
                                                        gpointer           data,
                                                        gint64             max_ms);
 void              doctor_test_sleep                   (guint              ms);
