@@ -685,6 +685,24 @@ test_ehlo_slow_reply (void)
   g_assert_cmpint (check_duration (d, "ehlo"), <=, 1500);
 }
 
+static void
+test_ehlo_empty_last_line (void)
+{
+  g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
+  g_autoptr(DoctorTarget) target = NULL;
+  g_autoptr(DoctorDiagnosis) d = NULL;
+  DoctorTestScript *script = doctor_test_server_get_script (server, 0);
+
+  /* RFC 5321 §4.2.1: the text of the last line may be missing, space and all. */
+  script_greet (script, "250-test.example\r\n250-PIPELINING\r\n250\r\n");
+  script_quit (script);
+  target = target_new (server, DOCTOR_SECURITY_NONE, LONG_TIMEOUT);
+  d = run (target);
+
+  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  assert_verdict (d, DOCTOR_CHECK_PASS);
+}
+
 /* STARTTLS ----------------------------------------------------------------------------------- */
 
 static void
@@ -800,6 +818,31 @@ test_starttls_handshake_hangs (void)
   assert_check (d, "tls", DOCTOR_CHECK_FAIL, "reply-timeout");
   assert_skipped (d, "not-reached", "certificate", "auth", "send", NULL);
   g_assert_cmpint (check_duration (d, "tls"), <=, 1500);
+  assert_no_auth (server);
+}
+
+static void
+test_tls_truncated (void)
+{
+  g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
+  g_autoptr(DoctorTarget) target = NULL;
+  g_autoptr(DoctorDiagnosis) d = NULL;
+  DoctorTestScript *script = doctor_test_server_get_script (server, 0);
+
+  /* The EHLO after TLS is cut short and the TCP connection ends without a close_notify: a
+   * truncation, never a reply. */
+  script_to_tls (script, "good", NULL);
+  doctor_test_script_expect (script, "EHLO ");
+  doctor_test_script_send (script, "250-test.example\r\n250-AUTH PLAIN LOGIN\r\n250-SI");
+  doctor_test_script_close_abruptly (script);
+  target = target_new (server, DOCTOR_SECURITY_STARTTLS, LONG_TIMEOUT);
+  target_set_login (target);
+  d = run (target);
+
+  assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
+  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "connection-closed");
+  assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-reached");
   assert_no_auth (server);
 }
 
@@ -1059,10 +1102,22 @@ test_happy_none_no_user (void)
 
 /* AUTH --------------------------------------------------------------------------------------- */
 
+typedef struct
+{
+  const char *user_prompt;
+  const char *password_prompt;
+} LoginCase;
+
+static const LoginCase login_cases[] = {
+  { "334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n" },
+  { "334 Username:\r\n", "334 Password:\r\n" },
+  { "334\r\n", "334 \r\n" },
+};
+
 static void
 test_auth_login (gconstpointer data)
 {
-  gboolean base64_prompts = GPOINTER_TO_INT (data);
+  const LoginCase *lc = data;
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
@@ -1071,9 +1126,9 @@ test_auth_login (gconstpointer data)
 
   script_to_tls (script, "good", ehlo);
   doctor_test_script_expect (script, "AUTH LOGIN");
-  doctor_test_script_send (script, base64_prompts ? "334 VXNlcm5hbWU6\r\n" : "334 Username:\r\n");
+  doctor_test_script_send (script, lc->user_prompt);
   doctor_test_script_expect (script, USER_B64);
-  doctor_test_script_send (script, base64_prompts ? "334 UGFzc3dvcmQ6\r\n" : "334 Password:\r\n");
+  doctor_test_script_send (script, lc->password_prompt);
   doctor_test_script_expect (script, SECRET_B64);
   doctor_test_script_send (script, AUTH_OK);
   script_quit (script);
@@ -1659,6 +1714,7 @@ main (int    argc,
   add ("/diagnosis/ehlo/rejected-none-helo", test_ehlo_rejected_none_helo, FALSE);
   add ("/diagnosis/ehlo/421", test_ehlo_421, FALSE);
   add ("/diagnosis/ehlo/slow-reply", test_ehlo_slow_reply, FALSE);
+  add ("/diagnosis/ehlo/empty-last-line", test_ehlo_empty_last_line, FALSE);
 
   add ("/diagnosis/starttls/not-offered", test_starttls_not_offered, FALSE);
   add_data ("/diagnosis/starttls/rejected/454", test_starttls_rejected, &reject_cases[0], FALSE);
@@ -1669,6 +1725,7 @@ main (int    argc,
   add_data ("/diagnosis/starttls/injection/partial", test_starttls_injection, injection_partial,
             FALSE);
   add ("/diagnosis/starttls/handshake-hangs", test_starttls_handshake_hangs, FALSE);
+  add ("/diagnosis/starttls/truncated-after-tls", test_tls_truncated, TRUE);
 
   add_data ("/diagnosis/mismatch/plain-on-tls/starttls", test_mismatch_plain_on_tls,
             GINT_TO_POINTER (TRUE), FALSE);
@@ -1681,10 +1738,9 @@ main (int    argc,
   add ("/diagnosis/happy/tls-send", test_happy_tls_send, TRUE);
   add ("/diagnosis/happy/none-no-user", test_happy_none_no_user, FALSE);
 
-  add_data ("/diagnosis/auth/login/base64-prompts", test_auth_login, GINT_TO_POINTER (TRUE),
-            TRUE);
-  add_data ("/diagnosis/auth/login/text-prompts", test_auth_login, GINT_TO_POINTER (FALSE),
-            TRUE);
+  add_data ("/diagnosis/auth/login/base64-prompts", test_auth_login, &login_cases[0], TRUE);
+  add_data ("/diagnosis/auth/login/text-prompts", test_auth_login, &login_cases[1], TRUE);
+  add_data ("/diagnosis/auth/login/empty-prompts", test_auth_login, &login_cases[2], TRUE);
   add ("/diagnosis/auth/caps-change-after-tls", test_auth_caps_change_after_tls, TRUE);
   add ("/diagnosis/auth/not-offered", test_auth_not_offered, TRUE);
   add_data ("/diagnosis/auth/plaintext/refused", test_auth_plaintext, GINT_TO_POINTER (FALSE),

@@ -294,6 +294,16 @@ set_suggestion (DoctorDiagnosis *self,
 
 /* Each address is connected to directly: the question is what this machine's network does
  * with the SMTP port, and a proxy would hide it. */
+/* The name a certificate must carry: the host the user gave, in its ASCII form. */
+static GSocketConnectable *
+server_identity (DoctorDiagnosis *self)
+{
+  g_autofree char *ascii = g_hostname_to_ascii (self->target->host);
+
+  return g_network_address_new (ascii != NULL ? ascii : self->target->host,
+                                doctor_target_get_port (self->target));
+}
+
 static GSocketClient *
 make_socket_client (void)
 {
@@ -473,7 +483,8 @@ conclude_stream_error (DoctorDiagnosis *self,
            g_error_matches (error, DOCTOR_ERROR, DOCTOR_ERROR_REPLY_TOO_LONG))
     reason = "line-too-long";
   else if (g_error_matches (error, DOCTOR_ERROR, DOCTOR_ERROR_NUL_BYTE) ||
-           g_error_matches (error, DOCTOR_ERROR, DOCTOR_ERROR_MALFORMED_REPLY))
+           g_error_matches (error, DOCTOR_ERROR, DOCTOR_ERROR_MALFORMED_REPLY) ||
+           g_error_matches (error, DOCTOR_ERROR, DOCTOR_ERROR_UNEXPECTED_DATA))
     reason = "protocol-error";
   else
     reason = "connection-closed";
@@ -1197,7 +1208,7 @@ on_probe_connected (GObject      *object,
   if (probe->tls_probe)
     {
       g_autoptr(GSocketConnectable) identity =
-        g_network_address_new (self->target->host, doctor_target_get_port (self->target));
+        server_identity (self);
 
       probe->tls = g_tls_client_connection_new (G_IO_STREAM (probe->connection), identity, NULL);
       if (probe->tls == NULL)
@@ -1267,7 +1278,7 @@ on_accept_certificate (GTlsConnection       *connection,
   if ((errors & G_TLS_CERTIFICATE_UNKNOWN_CA) && self->ca_database != NULL)
     {
       g_autoptr(GSocketConnectable) identity =
-        g_network_address_new (self->target->host, doctor_target_get_port (self->target));
+        server_identity (self);
       GTlsCertificateFlags custom;
 
       custom = g_tls_database_verify_chain (self->ca_database, certificate,
@@ -1513,7 +1524,7 @@ start_handshake (DoctorDiagnosis *self)
   begin (self, "tls");
 
   /* The identity is the name the user gave, never the address connected to. */
-  identity = g_network_address_new (self->target->host, doctor_target_get_port (self->target));
+  identity = server_identity (self);
   self->tls_stream = g_tls_client_connection_new (G_IO_STREAM (self->connection), identity, &error);
   if (self->tls_stream == NULL)
     {
@@ -2475,6 +2486,7 @@ on_send_reply (GObject      *object,
   SendData *data = user_data;
   g_autoptr(DoctorDiagnosis) self = g_steal_pointer (&data->self);
   SendStage stage = data->stage;
+  const char *reason;
   g_autoptr(DoctorReply) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
@@ -2506,8 +2518,13 @@ on_send_reply (GObject      *object,
         break;
       summary = g_strdup_printf (_("The server refused the sender %s (%u %s)"),
                                  self->target->mail_from, reply->code, text);
-      conclude_fail (self, reply->code == 530 ? "auth-requires-tls" : "sender-rejected",
-                     reply, summary);
+      if (reply->code == 530 && text_contains (reply, "tls"))
+        reason = "auth-requires-tls";
+      else if (reply->code == 530)
+        reason = "relay-denied";  /* "Authentication required": no mail without a login. */
+      else
+        reason = "sender-rejected";
+      conclude_fail (self, reason, reply, summary);
       return;
 
     case SEND_RCPT:

@@ -377,6 +377,23 @@ doctor_smtp_stream_command_async (DoctorSmtpStream    *self,
       return;
     }
 
+  if (command != NULL && doctor_smtp_stream_has_pending_input (self))
+    {
+      /* A server speaks only when spoken to (RFC 5321 §4.3.1, without PIPELINING): a reply
+       * that is already waiting would be taken as the answer to this command. */
+      g_autofree char *partial = NULL;
+
+      self->broken = TRUE;
+      if (self->buf_pos < self->buf_len)
+        partial = doctor_text_make_safe ((const char *) self->buf + self->buf_pos,
+                                         MIN (self->buf_len - self->buf_pos, 200));
+      if (partial != NULL)
+        record (self, TRUE, partial);
+      g_task_return_new_error (task, DOCTOR_ERROR, DOCTOR_ERROR_UNEXPECTED_DATA,
+                               _("The server sent data before it was asked for anything"));
+      return;
+    }
+
   self->busy = TRUE;
 
   if (command == NULL)
