@@ -241,6 +241,101 @@ doctor_parse_host_port (const char  *input,
   return TRUE;
 }
 
+/* Reads what a user types or pastes as the server: "host", "host:port", "[v6]:port", or a URI
+ * smtp://[user@]host[:port] (security from the port), submission:// (STARTTLS, 587) or
+ * smtps:// (SSL/TLS, 465). A password in the URI is refused: it would end up in shell history
+ * and process lists. */
+gboolean
+doctor_parse_target (const char      *input,
+                     char           **host,
+                     guint16         *port,
+                     DoctorSecurity  *security,
+                     gboolean        *security_given,
+                     char           **user,
+                     GError         **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *scheme;
+  const char *path;
+  int uri_port;
+
+  *host = NULL;
+  *port = 0;
+  *security = DOCTOR_SECURITY_STARTTLS;
+  *security_given = FALSE;
+  *user = NULL;
+
+  if (input == NULL || strstr (input, "://") == NULL)
+    return doctor_parse_host_port (input, host, port, error);
+
+  uri = g_uri_parse (input, G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED_PATH, &local_error);
+  if (uri == NULL)
+    {
+      g_set_error (error, DOCTOR_ERROR, DOCTOR_ERROR_INVALID_INPUT,
+                   _("“%s” is not a valid address: %s"), input, local_error->message);
+      return FALSE;
+    }
+
+  scheme = g_uri_get_scheme (uri);
+  if (g_ascii_strcasecmp (scheme, "smtps") == 0)
+    {
+      *security = DOCTOR_SECURITY_TLS;
+      *security_given = TRUE;
+    }
+  else if (g_ascii_strcasecmp (scheme, "submission") == 0)
+    {
+      *security = DOCTOR_SECURITY_STARTTLS;
+      *security_given = TRUE;
+    }
+  else if (g_ascii_strcasecmp (scheme, "smtp") != 0)
+    {
+      g_set_error (error, DOCTOR_ERROR, DOCTOR_ERROR_INVALID_INPUT,
+                   _("“%s:” is not a mail address scheme; use smtp://, smtps:// or "
+                     "submission://"), scheme);
+      return FALSE;
+    }
+
+  if (g_uri_get_password (uri) != NULL)
+    {
+      g_set_error_literal (error, DOCTOR_ERROR, DOCTOR_ERROR_INVALID_INPUT,
+                           _("The address contains a password; leave it out and give the "
+                             "password separately"));
+      return FALSE;
+    }
+
+  path = g_uri_get_path (uri);
+  if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0' ||
+      (path != NULL && *path != '\0' && g_strcmp0 (path, "/") != 0) ||
+      g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
+    {
+      g_set_error (error, DOCTOR_ERROR, DOCTOR_ERROR_INVALID_INPUT,
+                   _("“%s” is not a valid server address"), input);
+      return FALSE;
+    }
+
+  uri_port = g_uri_get_port (uri);
+  if (uri_port == 0 || uri_port > 65535)
+    {
+      g_set_error (error, DOCTOR_ERROR, DOCTOR_ERROR_INVALID_INPUT,
+                   _("“%s” does not have a port number from 1 to 65535"), input);
+      return FALSE;
+    }
+
+  *host = g_strdup (g_uri_get_host (uri));
+  *port = uri_port > 0 ? (guint16) uri_port : 0;
+  if (*port == 0 && *security_given)
+    *port = doctor_security_default_port (*security);
+  else if (*port == 0)
+    *port = 25;
+  if (!*security_given)
+    *security = *port == 465 ? DOCTOR_SECURITY_TLS : DOCTOR_SECURITY_STARTTLS;
+  if (g_uri_get_user (uri) != NULL && *g_uri_get_user (uri) != '\0')
+    *user = g_strdup (g_uri_get_user (uri));
+
+  return TRUE;
+}
+
 static gboolean
 check_wire_field (const char  *value,
                   const char  *what,

@@ -64,6 +64,14 @@ gboolean       doctor_parse_host_port         (const char          *input,
                                                guint16             *port,
                                                GError             **error);
 
+gboolean       doctor_parse_target            (const char          *input,
+                                               char               **host,
+                                               guint16             *port,
+                                               DoctorSecurity      *security,
+                                               gboolean            *security_given,
+                                               char               **user,
+                                               GError             **error);
+
 void           doctor_secret_free             (char                *secret);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoctorTarget, doctor_target_free)
