@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   meson ninja-build pkg-config gcc gettext
   libglib2.0-dev libjson-glib-dev glib-networking
-  ca-certificates openssl python3-aiosmtpd
+  ca-certificates openssl python3-aiosmtpd iproute2 iptables
 )
 
 install_deps() {

@@ -648,6 +648,72 @@ test_secret (void)
   doctor_secret_free (g_strdup ("wipe me"));
 }
 
+static void
+check_uri (const char     *input,
+           const char     *host,
+           guint16         port,
+           DoctorSecurity  security,
+           gboolean        given,
+           const char     *user)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *h = NULL;
+  g_autofree char *u = NULL;
+  DoctorSecurity sec;
+  gboolean sec_given;
+  guint16 p;
+
+  g_assert_true (doctor_parse_target (input, &h, &p, &sec, &sec_given, &u, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (h, ==, host);
+  g_assert_cmpuint (p, ==, port);
+  g_assert_cmpint (sec, ==, security);
+  g_assert_cmpint (sec_given, ==, given);
+  g_assert_cmpstr (u, ==, user);
+}
+
+static void
+refuse_uri (const char *input)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *h = NULL;
+  g_autofree char *u = NULL;
+  DoctorSecurity sec;
+  gboolean sec_given;
+  guint16 p;
+
+  g_assert_false (doctor_parse_target (input, &h, &p, &sec, &sec_given, &u, &error));
+  g_assert_error (error, DOCTOR_ERROR, DOCTOR_ERROR_INVALID_INPUT);
+  g_assert_null (h);
+  g_assert_null (u);
+}
+
+static void
+test_uri (void)
+{
+  check_uri ("smtp.example.com", "smtp.example.com", 0, DOCTOR_SECURITY_STARTTLS, FALSE, NULL);
+  check_uri ("smtp.example.com:2525", "smtp.example.com", 2525, DOCTOR_SECURITY_STARTTLS, FALSE,
+             NULL);
+  check_uri ("smtps://mail.example.com", "mail.example.com", 465, DOCTOR_SECURITY_TLS, TRUE, NULL);
+  check_uri ("smtps://me@mail.example.com:4650", "mail.example.com", 4650, DOCTOR_SECURITY_TLS,
+             TRUE, "me");
+  check_uri ("submission://a%40b.example@mx.example.com/", "mx.example.com", 587,
+             DOCTOR_SECURITY_STARTTLS, TRUE, "a@b.example");
+  check_uri ("smtp://127.0.0.1:465", "127.0.0.1", 465, DOCTOR_SECURITY_TLS, FALSE, NULL);
+  check_uri ("smtp://[::1]:587", "::1", 587, DOCTOR_SECURITY_STARTTLS, FALSE, NULL);
+  check_uri ("SMTP://relay.example.com", "relay.example.com", 25, DOCTOR_SECURITY_STARTTLS,
+             FALSE, NULL);
+
+  refuse_uri ("smtp://me:secret@mail.example.com");
+  refuse_uri ("http://mail.example.com");
+  refuse_uri ("smtp://");
+  refuse_uri ("smtp://mail.example.com:0");
+  refuse_uri ("smtp://mail.example.com:70000");
+  refuse_uri ("smtp://mail.example.com/path");
+  refuse_uri ("smtp://mail.example.com?x=1");
+  refuse_uri ("smtp://mail.example.com#frag");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -668,6 +734,7 @@ main (int   argc,
   g_test_add_func ("/target/new", test_new_defaults);
   g_test_add_func ("/target/copy", test_copy);
   g_test_add_func ("/target/secret", test_secret);
+  g_test_add_func ("/target/uri", test_uri);
 
   return g_test_run ();
 }

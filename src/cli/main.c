@@ -162,6 +162,8 @@ main (int   argc,
   g_autofree char *mail_from = NULL;
   g_autofree char *rcpt_to = NULL;
   g_autofree char *host = NULL;
+  g_autofree char *uri_user = NULL;
+  gboolean uri_security = FALSE;
   g_auto(GStrv) rest = NULL;
   gboolean password_stdin = FALSE;
   gboolean allow_plaintext = FALSE;
@@ -205,7 +207,7 @@ main (int   argc,
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
       N_("Also print every check's details and the SMTP transcript"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version and exit"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("HOST[:PORT]") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("HOST[:PORT] or smtp[s]://[USER@]HOST[:PORT]") },
     { NULL }
   };
 
@@ -240,8 +242,11 @@ main (int   argc,
   if (rest[1] != NULL)
     return usage_error (prgname, _("Only one server can be given")), EXIT_USAGE;
 
-  if (!doctor_parse_host_port (rest[0], &host, &port, &error))
+  if (!doctor_parse_target (rest[0], &host, &port, &security, &uri_security, &uri_user, &error))
     return usage_error (prgname, error->message), EXIT_USAGE;
+
+  if (uri_user != NULL && user == NULL)
+    user = g_steal_pointer (&uri_user);
 
   if (port_text != NULL)
     {
@@ -263,6 +268,8 @@ main (int   argc,
 
   if (security_text != NULL)
     {
+      DoctorSecurity given = security;
+
       if (!doctor_security_from_string (security_text, &security))
         {
           g_autofree char *message =
@@ -270,8 +277,11 @@ main (int   argc,
                              security_text);
           return usage_error (prgname, message), EXIT_USAGE;
         }
+      if (uri_security && given != security)
+        return usage_error (prgname, _("The security mode of the address and --security "
+                                       "disagree")), EXIT_USAGE;
     }
-  else
+  else if (!uri_security)
     {
       security = port == 465 ? DOCTOR_SECURITY_TLS : DOCTOR_SECURITY_STARTTLS;
     }
