@@ -14,6 +14,7 @@ PACKAGES=(
   meson ninja-build pkg-config gcc gettext
   libglib2.0-dev libjson-glib-dev glib-networking
   ca-certificates openssl python3-aiosmtpd iproute2 iptables
+  desktop-file-utils gtk-update-icon-cache librsvg2-bin libxml2-utils
 )
 
 install_deps() {

@@ -21,30 +21,30 @@ typedef enum
   DOCTOR_REPORT_FORMAT_JSON,
 } DoctorReportFormat;
 
-JsonNode           *doctor_report_build_json      (DoctorDiagnosis     *diagnosis);
-char               *doctor_report_to_json         (DoctorDiagnosis     *diagnosis,
-                                                   gboolean             pretty);
-const char         *doctor_verdict_to_string      (DoctorCheckStatus    verdict);
+JsonNode           *doctor_report_build_json       (DoctorDiagnosis     *diagnosis);
+char               *doctor_report_to_json          (DoctorDiagnosis     *diagnosis,
+                                                    gboolean             pretty);
+const char         *doctor_verdict_to_string       (DoctorCheckStatus    verdict);
 
-char               *doctor_report_get_verdict_text (DoctorDiagnosis    *diagnosis);
-char               *doctor_report_to_markdown     (DoctorDiagnosis     *diagnosis);
-char               *doctor_report_to_string       (DoctorDiagnosis     *diagnosis,
-                                                   DoctorReportFormat   format);
+char               *doctor_report_get_verdict_text (DoctorDiagnosis     *diagnosis);
+char               *doctor_report_to_markdown      (DoctorDiagnosis     *diagnosis);
+char               *doctor_report_to_string        (DoctorDiagnosis     *diagnosis,
+                                                    DoctorReportFormat   format);
 
-DoctorReportFormat  doctor_report_format_for_file (GFile               *file);
-gboolean            doctor_report_save            (DoctorDiagnosis     *diagnosis,
-                                                   GFile               *file,
-                                                   DoctorReportFormat   format,
-                                                   GCancellable        *cancellable,
-                                                   GError             **error);
-void                doctor_report_save_async      (DoctorDiagnosis     *diagnosis,
-                                                   GFile               *file,
-                                                   DoctorReportFormat   format,
-                                                   GCancellable        *cancellable,
-                                                   GAsyncReadyCallback  callback,
-                                                   gpointer             user_data);
-gboolean            doctor_report_save_finish     (DoctorDiagnosis     *diagnosis,
-                                                   GAsyncResult        *result,
-                                                   GError             **error);
+DoctorReportFormat  doctor_report_format_for_file  (GFile               *file);
+gboolean            doctor_report_save             (DoctorDiagnosis     *diagnosis,
+                                                    GFile               *file,
+                                                    DoctorReportFormat   format,
+                                                    GCancellable        *cancellable,
+                                                    GError             **error);
+void                doctor_report_save_async       (DoctorDiagnosis     *diagnosis,
+                                                    GFile               *file,
+                                                    DoctorReportFormat   format,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+gboolean            doctor_report_save_finish      (DoctorDiagnosis     *diagnosis,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
 
 G_END_DECLS

@@ -1,0 +1,29 @@
+/* doctor-window.h: the main window.
+ *
+ * Copyright 2026 The SMTP Doctor developers
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "doctor-diagnosis.h"
+
+G_BEGIN_DECLS
+
+#define DOCTOR_TYPE_WINDOW (doctor_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (DoctorWindow, doctor_window, DOCTOR, WINDOW, AdwApplicationWindow)
+
+DoctorWindow    *doctor_window_new              (AdwApplication *application);
+gboolean         doctor_window_set_target_text  (DoctorWindow   *self,
+                                                 const char     *text,
+                                                 GError        **error);
+void             doctor_window_set_ca_file      (DoctorWindow   *self,
+                                                 const char     *path);
+void             doctor_window_run              (DoctorWindow   *self);
+void             doctor_window_cancel           (DoctorWindow   *self);
+gboolean         doctor_window_is_running       (DoctorWindow   *self);
+DoctorDiagnosis *doctor_window_get_diagnosis    (DoctorWindow   *self);
+
+G_END_DECLS
