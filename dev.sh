@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # dev.sh: one entry point for newcomers and CI on Debian 12.
 #
-#   ./dev.sh run [ARGS…]   install what is missing, build, and start SMTP Doctor
-#                          (until the desktop app exists: smtp-doctor-cli ARGS…)
+#   ./dev.sh run [ARGS…]   install what is missing, build, and start SMTP Doctor (the desktop
+#                          app; ARGS such as smtp://host:587 --run)
+#   ./dev.sh cli ARGS…     the same for the command line, smtp-doctor-cli ARGS…
 #   ./dev.sh test          install what is missing, build, and run the whole test suite,
 #                          once normally and once under AddressSanitizer + UBSan
 #   ./dev.sh deps          only install the Debian packages
@@ -15,6 +16,8 @@ PACKAGES=(
   libglib2.0-dev libjson-glib-dev glib-networking
   ca-certificates openssl python3-aiosmtpd iproute2 iptables
   desktop-file-utils gtk-update-icon-cache librsvg2-bin libxml2-utils
+  libgtk-4-dev libadwaita-1-dev adwaita-icon-theme fonts-cantarell
+  xvfb xauth dbus
 )
 
 install_deps() {
@@ -46,6 +49,13 @@ case "${1:-}" in
     shift
     install_deps
     build build >/dev/null
+    # Run in place: the schema compiled in the build tree stands in for the installed one.
+    GSETTINGS_SCHEMA_DIR="$PWD/build/data" exec ./build/src/app/smtp-doctor "$@"
+    ;;
+  cli)
+    shift
+    install_deps
+    build build >/dev/null
     exec ./build/src/cli/smtp-doctor-cli "$@"
     ;;
   test)
@@ -59,7 +69,7 @@ case "${1:-}" in
       meson test -C build-asan --print-errorlogs
     ;;
   *)
-    sed -n '2,9p' "$0"
+    sed -n '2,10p' "$0"
     exit 3
     ;;
 esac

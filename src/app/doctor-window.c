@@ -413,10 +413,13 @@ apply_provider (DoctorWindow         *self,
       select_security (self, provider->security);
       if (provider->user != NULL)
         gtk_editable_set_text (GTK_EDITABLE (self->user_row), provider->user);
-      adw_preferences_group_set_description (self->login_group,
-                                             provider->user_hint != NULL ? provider->user_hint
-                                             : provider->login_required ? NULL
-                                             : _("This server takes no login"));
+      const char *hint = provider->user_hint != NULL ? provider->user_hint
+                         : provider->login_required ? NULL
+                         : _("This server takes no login");
+      /* The group's description is always markup in libadwaita 1.2. */
+      g_autofree char *escaped = hint != NULL ? g_markup_escape_text (hint, -1) : NULL;
+
+      adw_preferences_group_set_description (self->login_group, escaped);
     }
   else
     {
@@ -804,6 +807,15 @@ doctor_window_get_diagnosis (DoctorWindow *self)
   g_return_val_if_fail (DOCTOR_IS_WINDOW (self), NULL);
 
   return self->diagnosis;
+}
+
+/* The rows of the checklist, in the order of the checks (for tests). */
+GPtrArray *
+doctor_window_get_check_rows (DoctorWindow *self)
+{
+  g_return_val_if_fail (DOCTOR_IS_WINDOW (self), NULL);
+
+  return self->check_rows;
 }
 
 /* Actions ------------------------------------------------------------------------------------ */

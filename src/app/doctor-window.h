@@ -25,5 +25,6 @@ void             doctor_window_run              (DoctorWindow   *self);
 void             doctor_window_cancel           (DoctorWindow   *self);
 gboolean         doctor_window_is_running       (DoctorWindow   *self);
 DoctorDiagnosis *doctor_window_get_diagnosis    (DoctorWindow   *self);
+GPtrArray       *doctor_window_get_check_rows   (DoctorWindow   *self);
 
 G_END_DECLS

@@ -292,6 +292,52 @@ set_suggestion (DoctorDiagnosis *self,
   self->suggestion->summary = g_strdup (summary);
 }
 
+/* The secret in every form it crosses the wire in: as typed (a short one is left out, or every
+ * "a" of a one-letter password would be masked), in base64 (LOGIN) and in the PLAIN blob. */
+static void
+set_stream_secrets (DoctorDiagnosis *self)
+{
+  const char *user = self->target->user;
+  const char *secret = self->target->secret;
+  g_autoptr(GStrvBuilder) builder = NULL;
+  g_auto(GStrv) secrets = NULL;
+  gsize blob_len;
+  char *blob;
+
+  if (secret == NULL || *secret == '\0')
+    return;
+
+  builder = g_strv_builder_new ();
+  if (strlen (secret) >= 4)
+    g_strv_builder_add (builder, secret);
+  {
+    char *encoded = g_base64_encode ((const guchar *) secret, strlen (secret));
+
+    g_strv_builder_add (builder, encoded);
+    doctor_secret_free (encoded);
+  }
+
+  if (user != NULL)
+    {
+      char *encoded;
+
+      blob_len = strlen (user) + strlen (secret) + 2;
+      blob = g_malloc0 (blob_len + 1);
+      memcpy (blob + 1, user, strlen (user));
+      memcpy (blob + 2 + strlen (user), secret, strlen (secret));
+      encoded = g_base64_encode ((const guchar *) blob, blob_len);
+      explicit_bzero (blob, blob_len);
+      g_free (blob);
+      g_strv_builder_add (builder, encoded);
+      doctor_secret_free (encoded);
+    }
+
+  secrets = g_strv_builder_end (builder);
+  doctor_smtp_stream_set_secrets (self->smtp, (const char *const *) secrets);
+  for (guint i = 0; secrets[i] != NULL; i++)
+    explicit_bzero (secrets[i], strlen (secrets[i]));
+}
+
 /* Each address is connected to directly: the question is what this machine's network does
  * with the SMTP port, and a proxy would hide it. */
 /* The name a certificate must carry: the host the user gave, in its ASCII form. */
@@ -873,6 +919,7 @@ finish_connect (DoctorDiagnosis *self)
   self->helo = self->target->helo_name != NULL ? g_strdup (self->target->helo_name)
                                                : make_helo_name (self->connection);
   self->smtp = doctor_smtp_stream_new (G_IO_STREAM (self->connection), on_transcript, self);
+  set_stream_secrets (self);
 
   conclude (self, DOCTOR_CHECK_PASS, NULL, NULL, summary);
 
@@ -1488,7 +1535,10 @@ on_handshake (GObject      *object,
   doctor_check_set_detail (self->current, "cipher", _("Cipher suite"), cipher ? cipher : "?");
 
   if (self->smtp == NULL)
-    self->smtp = doctor_smtp_stream_new (G_IO_STREAM (self->connection), on_transcript, self);
+    {
+      self->smtp = doctor_smtp_stream_new (G_IO_STREAM (self->connection), on_transcript, self);
+      set_stream_secrets (self);
+    }
   if (!doctor_smtp_stream_upgrade (self->smtp, self->tls_stream, &error))
     {
       summary = g_strdup_printf ("%s.", error->message);

@@ -926,7 +926,7 @@ doctor_provider_has_host (const DoctorProvider *provider,
   g_return_val_if_fail (provider != NULL, FALSE);
   g_return_val_if_fail (host != NULL, FALSE);
 
-  return host_equal (provider->host, host) || doctor_provider_find_region (provider, host);
+  return host_equal (provider->host, host) || doctor_provider_find_region (provider, host) != NULL;
 }
 
 static gboolean

@@ -26,6 +26,8 @@ DoctorSmtpStream *doctor_smtp_stream_new               (GIOStream            *st
                                                         gpointer              user_data);
 GIOStream        *doctor_smtp_stream_get_stream        (DoctorSmtpStream     *self);
 void              doctor_smtp_stream_stop_transcript   (DoctorSmtpStream     *self);
+void              doctor_smtp_stream_set_secrets       (DoctorSmtpStream     *self,
+                                                        const char *const    *secrets);
 gboolean          doctor_smtp_stream_upgrade           (DoctorSmtpStream     *self,
                                                         GIOStream            *tls_stream,
                                                         GError              **error);

@@ -31,6 +31,7 @@ struct _DoctorSmtpStream
   DoctorReplyParser    *parser;
   DoctorTranscriptFunc  transcript;
   gpointer              transcript_data;
+  GStrv                 secrets;
 
   gsize                 buf_pos;
   gsize                 buf_len;
@@ -69,6 +70,12 @@ doctor_smtp_stream_finalize (GObject *object)
   g_clear_object (&self->stream);
   g_clear_object (&self->socket);
   g_clear_pointer (&self->parser, doctor_reply_parser_free);
+  if (self->secrets != NULL)
+    {
+      for (guint i = 0; self->secrets[i] != NULL; i++)
+        explicit_bzero (self->secrets[i], strlen (self->secrets[i]));
+      g_clear_pointer (&self->secrets, g_strfreev);
+    }
 
   G_OBJECT_CLASS (doctor_smtp_stream_parent_class)->finalize (object);
 }
@@ -122,6 +129,50 @@ doctor_smtp_stream_stop_transcript (DoctorSmtpStream *self)
 
   self->transcript = NULL;
   self->transcript_data = NULL;
+}
+
+/* Strings that must never come back out of the stream: a server that echoes a command it
+ * did not understand ("500 unknown command AUTH PLAIN AGFh…") would otherwise put the
+ * credential into the transcript, the details and every report. */
+void
+doctor_smtp_stream_set_secrets (DoctorSmtpStream  *self,
+                                const char *const *secrets)
+{
+  g_return_if_fail (DOCTOR_IS_SMTP_STREAM (self));
+
+  g_clear_pointer (&self->secrets, g_strfreev);
+  self->secrets = g_strdupv ((GStrv) secrets);
+}
+
+static char *
+redact (DoctorSmtpStream *self,
+        const char       *text)
+{
+  GString *str = g_string_new (text);
+
+  for (guint i = 0; self->secrets != NULL && self->secrets[i] != NULL; i++)
+    {
+      if (*self->secrets[i] != '\0')
+        g_string_replace (str, self->secrets[i], "****", 0);
+    }
+
+  return g_string_free (str, FALSE);
+}
+
+static void
+redact_reply (DoctorSmtpStream *self,
+              DoctorReply      *reply)
+{
+  if (self->secrets == NULL)
+    return;
+
+  for (guint i = 0; i < reply->lines->len; i++)
+    {
+      char *line = g_ptr_array_index (reply->lines, i);
+
+      g_ptr_array_index (reply->lines, i) = redact (self, line);
+      g_free (line);
+    }
 }
 
 gboolean
@@ -200,7 +251,8 @@ record_partial (DoctorSmtpStream *self)
 
   if (partial != NULL)
     {
-      g_autofree char *text = g_strdup_printf (_("%s (incomplete)"), partial);
+      g_autofree char *clean = redact (self, partial);
+      g_autofree char *text = g_strdup_printf (_("%s (incomplete)"), clean);
 
       record (self, TRUE, text);
     }
@@ -311,6 +363,7 @@ read_more (GTask *task)
 
       if (status == DOCTOR_PARSE_REPLY)
         {
+          redact_reply (self, reply);
           record_reply (self, reply);
           if (reply->bare_lf)
             self->bare_lf = TRUE;
@@ -388,7 +441,11 @@ doctor_smtp_stream_command_async (DoctorSmtpStream    *self,
         partial = doctor_text_make_safe ((const char *) self->buf + self->buf_pos,
                                          MIN (self->buf_len - self->buf_pos, 200));
       if (partial != NULL)
-        record (self, TRUE, partial);
+        {
+          g_autofree char *clean = redact (self, partial);
+
+          record (self, TRUE, clean);
+        }
       g_task_return_new_error (task, DOCTOR_ERROR, DOCTOR_ERROR_UNEXPECTED_DATA,
                                _("The server sent data before it was asked for anything"));
       return;
