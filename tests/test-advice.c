@@ -356,8 +356,9 @@ test_user_hints (void)
   {
     g_autoptr(DoctorCheck) check = advise ("auth", "auth-failed", sendgrid, NULL);
 
-    /* "me" is neither an address nor "apikey": both hints. */
-    g_assert_cmpuint (doctor_check_get_advice (check)->len, ==, 3);
+    /* "me" is neither an address nor "apikey": both hints, then SendGrid's own help. */
+    g_assert_cmpuint (doctor_check_get_advice (check)->len, ==, 4);
+    g_assert_true (advice_mentions (check, "What SendGrid"));
     g_assert_true (advice_mentions (check, "“me”"));
   }
 
@@ -480,6 +481,24 @@ test_reply_timeout (void)
   g_assert_true (advice_mentions (check, "--timeout=60"));
 }
 
+/* A provider's own help closes the advice for the failures its settings cause. */
+static void
+test_provider_help (void)
+{
+  g_autoptr(DoctorTarget) gmail = doctor_target_new ("SMTP.Gmail.com", 587, DOCTOR_SECURITY_STARTTLS);
+  g_autoptr(DoctorTarget) other = doctor_target_new ("mail.example.org", 587,
+                                                     DOCTOR_SECURITY_STARTTLS);
+  g_autoptr(DoctorCheck) auth = advise ("auth", "auth-failed", gmail, NULL);
+  g_autoptr(DoctorCheck) plain = advise ("auth", "auth-failed", other, NULL);
+  g_autoptr(DoctorCheck) dns = advise ("dns", "dns-not-found", gmail, NULL);
+
+  g_assert_true (advice_mentions (auth, "myaccount.google.com/apppasswords"));
+  g_assert_true (advice_mentions (auth, "Gmail"));
+  g_assert_false (advice_mentions (plain, "What "));
+  /* A typo in the name is not the provider's business. */
+  g_assert_false (advice_mentions (dns, "What Gmail"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -497,6 +516,7 @@ main (int   argc,
   g_test_add_func ("/advice/idn-host", test_idn_host);
   g_test_add_func ("/advice/server-reply", test_server_reply);
   g_test_add_func ("/advice/reply-timeout", test_reply_timeout);
+  g_test_add_func ("/advice/provider-help", test_provider_help);
 
   return g_test_run ();
 }

@@ -14,6 +14,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "doctor-advice.h"
+#include "doctor-providers.h"
 
 /* Once a reply is quoted in full it stops being advice; the transcript has the rest. */
 #define MAX_QUOTED_CHARS 300
@@ -1297,6 +1298,44 @@ advise_reply (Advisor *self)
   advise (self, _("What the server said"), text, NULL);
 }
 
+/* When the server belongs to a known provider, its own instructions close the advice: they
+ * say what that provider wants (an app password, an API key as the password, a setting to turn
+ * on) in a way no general advice can. Only for failures the provider's settings can cause. */
+static void
+advise_provider (Advisor    *self,
+                 const char *reason)
+{
+  static const char *prefixes[] = {
+    "auth-", "connection-", "security-mismatch", "certificate-", "starttls-", "sender-",
+    "relay-", "tls-", "greeting-",
+  };
+  const DoctorProvider *provider;
+  g_autoptr(GString) text = NULL;
+  g_autofree char *title = NULL;
+  gboolean applies = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (prefixes) && !applies; i++)
+    applies = g_str_has_prefix (reason, prefixes[i]);
+  if (!applies || self->target->host == NULL)
+    return;
+
+  provider = doctor_providers_match_host (self->target->host);
+  if (provider == NULL || provider->help == NULL || *provider->help == '\0')
+    return;
+
+  text = g_string_new (provider->help);
+  for (guint i = 0; i < provider->links->len; i++)
+    {
+      const DoctorProviderLink *link = g_ptr_array_index (provider->links, i);
+
+      g_string_append_printf (text, "\n%s: %s", link->title, link->url);
+    }
+
+  /* Translators: %s is a provider's name, such as "Gmail / Google Workspace" */
+  title = g_strdup_printf (_("What %s asks for"), provider->name);
+  advise (self, title, text->str, NULL);
+}
+
 /* Reasons ----------------------------------------------------------------------------------- */
 
 static const ReasonInfo reasons[] = {
@@ -1433,6 +1472,8 @@ doctor_advice_add (DoctorCheck        *check,
 
   if (info->quote_reply)
     advise_reply (&advisor);
+
+  advise_provider (&advisor, reason);
 
   g_free (advisor.host);
 }
