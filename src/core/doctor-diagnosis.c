@@ -1360,6 +1360,59 @@ protocol_version_name (GTlsProtocolVersion version)
     }
 }
 
+/* One sentence for the worst problem, with the fact that matters for it. */
+static char *
+certificate_problem_summary (DoctorDiagnosis *self,
+                             const char      *reason)
+{
+  GTlsCertificate *certificate = self->peer_certificate;
+
+  if (g_str_equal (reason, "certificate-expired"))
+    {
+      g_autoptr(GDateTime) date = g_tls_certificate_get_not_valid_after (certificate);
+      g_autofree char *text = date ? g_date_time_format (date, "%Y-%m-%d") : g_strdup ("?");
+
+      return g_strdup_printf (_("The server’s certificate expired on %s"), text);
+    }
+
+  if (g_str_equal (reason, "certificate-not-yet-valid"))
+    {
+      g_autoptr(GDateTime) date = g_tls_certificate_get_not_valid_before (certificate);
+      g_autofree char *text = date ? g_date_time_format (date, "%Y-%m-%d") : g_strdup ("?");
+
+      return g_strdup_printf (_("The server’s certificate is only valid from %s; check the "
+                                "date and time of this computer"), text);
+    }
+
+  if (g_str_equal (reason, "certificate-hostname-mismatch"))
+    {
+      GStrv names = doctor_check_get_detail_list (self->current, "names");
+      g_autofree char *joined = NULL;
+
+      if (names != NULL && names[0] != NULL)
+        {
+          g_autofree char **first = g_new0 (char *, 4);
+
+          for (guint i = 0; i < 3 && names[i] != NULL; i++)
+            first[i] = names[i];
+          joined = g_strjoinv (", ", first);
+          return g_strdup_printf (_("The server’s certificate is for %s, not for %s"), joined,
+                                  self->target->host);
+        }
+
+      return g_strdup_printf (_("The server’s certificate does not name %s"), self->target->host);
+    }
+
+  if (g_str_equal (reason, "certificate-revoked"))
+    return g_strdup (_("The server’s certificate has been revoked by its issuer"));
+
+  if (g_str_equal (reason, "certificate-insecure"))
+    return g_strdup (_("The server’s certificate uses an insecure algorithm"));
+
+  return g_strdup (_("The server’s certificate is not signed by an authority this computer "
+                     "trusts, or it is self-signed"));
+}
+
 static void
 conclude_certificate (DoctorDiagnosis *self)
 {
@@ -1382,14 +1435,22 @@ conclude_certificate (DoctorDiagnosis *self)
   if (flags != 0)
     {
       g_auto(GStrv) problems = doctor_certificate_flags_to_strv (flags);
-      g_autofree char *text = doctor_certificate_flags_summary (flags);
+      const char *reason = doctor_certificate_flags_reason (flags);
+      g_autofree char *main_text = certificate_problem_summary (self, reason);
+      guint n = g_strv_length (problems);
 
       self->trusted = FALSE;
       self->certificate_rejected = TRUE;
       doctor_check_set_detail_list (self->current, "problems", _("Problems"),
                                     (const char *const *) problems);
-      summary = g_strdup_printf (_("The certificate is not trusted: %s"), text);
-      conclude_fail (self, doctor_certificate_flags_reason (flags), NULL, summary);
+      if (n > 1)
+        /* Translators: the first %s is a sentence about a certificate problem */
+        summary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s (and %u more problem)",
+                                                "%s (and %u more problems)", n - 1),
+                                   main_text, n - 1);
+      else
+        summary = g_steal_pointer (&main_text);
+      conclude_fail (self, reason, NULL, summary);
       return;
     }
 
