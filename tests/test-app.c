@@ -476,6 +476,30 @@ test_suggestion_fills_form (void)
   destroy_window (window);
 }
 
+/* Server text in a row is text, not markup: with markup a lone "&" would be a GTK warning (and
+ * fatal here), and the span would turn the text red. */
+static void
+test_server_text_literal (void)
+{
+  g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
+  DoctorTestScript *script = doctor_test_server_get_script (server, 0);
+  DoctorWindow *window = new_window ();
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", doctor_test_server_get_port (server));
+  const char *subtitle;
+
+  doctor_test_script_send (script, "554 <span foreground=\"green\">Secure</span> & \x1b[2J ok\r\n");
+  g_assert_true (doctor_window_set_target_text (window, target, NULL));
+  run_and_wait (window, 10000);
+
+  subtitle = adw_expander_row_get_subtitle (ADW_EXPANDER_ROW (find_row (window, "greeting")));
+  g_assert_nonnull (strstr (subtitle, "<span foreground=\"green\">Secure</span> & \\x1b[2J ok"));
+  g_assert_false (adw_preferences_row_get_use_markup (ADW_PREFERENCES_ROW (find_row (window,
+                                                                                "greeting"))));
+  g_assert_nonnull (strstr (gtk_label_get_text (child (window, "verdict_detail_label")), "<span"));
+
+  destroy_window (window);
+}
+
 static gboolean
 is_mapped (gpointer data)
 {
@@ -555,6 +579,7 @@ main (int   argc,
   g_test_add_func ("/app/failing-run", test_failing_run);
   g_test_add_func ("/app/cancel", test_cancel);
   g_test_add_func ("/app/suggestion", test_suggestion_fills_form);
+  g_test_add_func ("/app/server-text-literal", test_server_text_literal);
   g_test_add_func ("/app/render", test_render_not_blank);
 
   return g_test_run ();
