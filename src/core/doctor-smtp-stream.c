@@ -398,6 +398,57 @@ on_written (GObject      *object,
   read_more (g_steal_pointer (&task));
 }
 
+/* The start of every operation: a task whose deadline counts from now. Returns NULL (and has
+ * completed the task with an error) when the stream can no longer be used. */
+static GTask *
+start_task (DoctorSmtpStream    *self,
+            gpointer             source_tag,
+            guint                timeout_ms,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  CommandData *data;
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_check_cancellable (task, FALSE);
+
+  data = g_new0 (CommandData, 1);
+  data->deadline = doctor_deadline_new (cancellable, timeout_ms);
+  g_task_set_task_data (task, data, (GDestroyNotify) command_data_free);
+
+  if (self->broken)
+    {
+      g_task_return_new_error (task, DOCTOR_ERROR, DOCTOR_ERROR_CLOSED,
+                               _("The connection can no longer be used"));
+      return NULL;
+    }
+
+  return g_steal_pointer (&task);
+}
+
+/* Writes @command and its CRLF; @callback continues with the task. */
+static void
+send_line (DoctorSmtpStream    *self,
+           GTask               *task,
+           const char          *command,
+           const char          *shown,
+           GAsyncReadyCallback  callback)
+{
+  CommandData *data = g_task_get_task_data (task);
+
+  self->busy = TRUE;
+  record (self, FALSE, shown != NULL ? shown : command);
+  data->out = g_strconcat (command, "\r\n", NULL);
+  data->out_len = strlen (data->out);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream),
+                                   data->out, data->out_len,
+                                   G_PRIORITY_DEFAULT,
+                                   doctor_deadline_get_cancellable (data->deadline),
+                                   callback, task);
+}
+
 /* Sends @command (without its CRLF; NULL to send nothing) and reads one reply, both within
  * @timeout_ms. @shown is what the transcript records instead of the command (for secrets). */
 void
@@ -410,25 +461,14 @@ doctor_smtp_stream_command_async (DoctorSmtpStream    *self,
                                   gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  CommandData *data;
 
   g_return_if_fail (DOCTOR_IS_SMTP_STREAM (self));
   g_return_if_fail (!self->busy);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, doctor_smtp_stream_command_async);
-  g_task_set_check_cancellable (task, FALSE);
-
-  data = g_new0 (CommandData, 1);
-  data->deadline = doctor_deadline_new (cancellable, timeout_ms);
-  g_task_set_task_data (task, data, (GDestroyNotify) command_data_free);
-
-  if (self->broken)
-    {
-      g_task_return_new_error (task, DOCTOR_ERROR, DOCTOR_ERROR_CLOSED,
-                               _("The connection can no longer be used"));
-      return;
-    }
+  task = start_task (self, doctor_smtp_stream_command_async, timeout_ms, cancellable,
+                     callback, user_data);
+  if (task == NULL)
+    return;
 
   if (command != NULL && doctor_smtp_stream_has_pending_input (self))
     {
@@ -451,22 +491,14 @@ doctor_smtp_stream_command_async (DoctorSmtpStream    *self,
       return;
     }
 
-  self->busy = TRUE;
-
   if (command == NULL)
     {
+      self->busy = TRUE;
       read_more (g_steal_pointer (&task));
       return;
     }
 
-  record (self, FALSE, shown != NULL ? shown : command);
-  data->out = g_strconcat (command, "\r\n", NULL);
-  data->out_len = strlen (data->out);
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream),
-                                   data->out, data->out_len,
-                                   G_PRIORITY_DEFAULT,
-                                   doctor_deadline_get_cancellable (data->deadline),
-                                   on_written, g_steal_pointer (&task));
+  send_line (self, g_steal_pointer (&task), command, shown, on_written);
 }
 
 static void
@@ -500,36 +532,17 @@ doctor_smtp_stream_write_async (DoctorSmtpStream    *self,
                                 gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  CommandData *data;
 
   g_return_if_fail (DOCTOR_IS_SMTP_STREAM (self));
   g_return_if_fail (command != NULL);
   g_return_if_fail (!self->busy);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, doctor_smtp_stream_write_async);
-  g_task_set_check_cancellable (task, FALSE);
+  task = start_task (self, doctor_smtp_stream_write_async, timeout_ms, cancellable,
+                     callback, user_data);
+  if (task == NULL)
+    return;
 
-  data = g_new0 (CommandData, 1);
-  data->deadline = doctor_deadline_new (cancellable, timeout_ms);
-  g_task_set_task_data (task, data, (GDestroyNotify) command_data_free);
-
-  if (self->broken)
-    {
-      g_task_return_new_error (task, DOCTOR_ERROR, DOCTOR_ERROR_CLOSED,
-                               _("The connection can no longer be used"));
-      return;
-    }
-
-  self->busy = TRUE;
-  record (self, FALSE, shown != NULL ? shown : command);
-  data->out = g_strconcat (command, "\r\n", NULL);
-  data->out_len = strlen (data->out);
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream),
-                                   data->out, data->out_len,
-                                   G_PRIORITY_DEFAULT,
-                                   doctor_deadline_get_cancellable (data->deadline),
-                                   on_written_only, g_steal_pointer (&task));
+  send_line (self, g_steal_pointer (&task), command, shown, on_written_only);
 }
 
 gboolean
