@@ -18,6 +18,7 @@ PACKAGES=(
   desktop-file-utils gtk-update-icon-cache librsvg2-bin libxml2-utils
   libgtk-4-dev libadwaita-1-dev adwaita-icon-theme fonts-cantarell
   xvfb xauth dbus
+  libsecret-1-dev gnome-keyring libsecret-tools
 )
 
 install_deps() {

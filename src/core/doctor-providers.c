@@ -8,10 +8,11 @@
  * fuzzing, so it is written for hostile input:
  *
  *  1. the size is capped (DOCTOR_PROVIDERS_MAX_BYTES) and the text must be valid UTF-8;
- *  2. a lexical scan lets only strict JSON through and caps the nesting depth. json-glib 1.6
- *     has no depth limit (it recurses once per level) and is lenient where JSON is not: it
- *     takes comments, single-quoted strings, hexadecimal numbers, raw control characters in
- *     strings and a second document after the first. None of that can reach it;
+ *  2. a lexical scan (doctor-json-private.c) lets only strict JSON through and caps the
+ *     nesting depth. json-glib 1.6 has no depth limit (it recurses once per level) and is
+ *     lenient where JSON is not: it takes comments, single-quoted strings, hexadecimal
+ *     numbers, raw control characters in strings and a second document after the first. None
+ *     of that can reach it;
  *  3. JsonParser builds the tree, and every member the code uses is type-checked, at every
  *     level, with its range (ports 1–65535, ids of [a-z0-9-], https links, hosts claimed by one
  *     provider only). Any error refuses the whole file, naming the member ("providers[3]
@@ -27,6 +28,7 @@
 #include <json-glib/json-glib.h>
 
 #include "doctor-core-resources.h"
+#include "doctor-json-private.h"
 #include "doctor-providers.h"
 
 #define MAX_ID_BYTES    64
@@ -80,8 +82,6 @@ doctor_provider_free (DoctorProvider *provider)
   g_free (provider);
 }
 
-/* The lexical scan (step 2 above). */
-
 static gboolean
 syntax_error (GError     **error,
               gsize        offset,
@@ -90,144 +90,6 @@ syntax_error (GError     **error,
   g_set_error (error, DOCTOR_PROVIDERS_ERROR, DOCTOR_PROVIDERS_ERROR_SYNTAX,
                "Not strict JSON at byte %" G_GSIZE_FORMAT ": %s", offset, what);
   return FALSE;
-}
-
-static gboolean
-is_json_space (guchar c)
-{
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Checks the escape sequence that starts with the backslash at *i and moves *i to its last
- * byte. "\u0000" is refused too: it would cut the C string json-glib hands out.
- */
-static gboolean
-scan_escape (const char  *data,
-             gsize        length,
-             gsize       *i,
-             GError     **error)
-{
-  gsize start = *i;
-  guchar c;
-
-  if (start + 1 >= length)
-    return syntax_error (error, start, "the text ends inside an escape sequence");
-
-  c = data[start + 1];
-  if (c != '\0' && strchr ("\"\\/bfnrt", c) != NULL)
-    {
-      *i = start + 1;
-      return TRUE;
-    }
-
-  if (c == 'u')
-    {
-      gboolean all_zero = TRUE;
-
-      if (start + 5 >= length)
-        return syntax_error (error, start, "the text ends inside an escape sequence");
-
-      for (guint k = 2; k < 6; k++)
-        {
-          if (!g_ascii_isxdigit (data[start + k]))
-            return syntax_error (error, start, "an invalid \\u escape");
-          if (data[start + k] != '0')
-            all_zero = FALSE;
-        }
-
-      if (all_zero)
-        return syntax_error (error, start, "a \\u0000 escape");
-
-      *i = start + 5;
-      return TRUE;
-    }
-
-  return syntax_error (error, start, "an invalid escape sequence");
-}
-
-static gboolean
-scan_json (const char  *data,
-           gsize        length,
-           GError     **error)
-{
-  guint depth = 0;
-  gboolean in_string = FALSE;
-  gboolean seen_root = FALSE;
-  gboolean root_closed = FALSE;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      guchar c = data[i];
-
-      if (in_string)
-        {
-          if (c == '"')
-            in_string = FALSE;
-          else if (c == '\\')
-            {
-              if (!scan_escape (data, length, &i, error))
-                return FALSE;
-            }
-          else if (c < 0x20)
-            return syntax_error (error, i, "a control character inside a string");
-
-          continue;
-        }
-
-      if (is_json_space (c))
-        continue;
-
-      if (root_closed)
-        return syntax_error (error, i, "more data after the end of the document");
-
-      if (depth == 0 && c != '{' && c != '[')
-        return syntax_error (error, i, "the document is not an object");
-
-      switch (c)
-        {
-        case '{':
-        case '[':
-          if (++depth > DOCTOR_PROVIDERS_MAX_DEPTH)
-            {
-              g_set_error (error, DOCTOR_PROVIDERS_ERROR, DOCTOR_PROVIDERS_ERROR_TOO_DEEP,
-                           "Arrays and objects are nested deeper than %d levels at byte %"
-                           G_GSIZE_FORMAT, DOCTOR_PROVIDERS_MAX_DEPTH, i);
-              return FALSE;
-            }
-          seen_root = TRUE;
-          break;
-
-        case '}':
-        case ']':
-          /* depth > 0 here: at depth 0 only an opening bracket gets this far. */
-          if (--depth == 0)
-            root_closed = TRUE;
-          break;
-
-        case '"':
-          in_string = TRUE;
-          break;
-
-        case ',':
-        case ':':
-          break;
-
-        default:
-          /* What numbers, true, false and null are made of. JsonParser checks the order. */
-          if (c == '\0' || strchr ("0123456789+-.eEtruefalsn", c) == NULL)
-            return syntax_error (error, i, "an unexpected character");
-          break;
-        }
-    }
-
-  if (!seen_root)
-    return syntax_error (error, length, "the text is empty");
-  if (in_string)
-    return syntax_error (error, length, "the text ends inside a string");
-  if (depth > 0)
-    return syntax_error (error, length, "the text ends before every bracket is closed");
-
-  return TRUE;
 }
 
 /* Type-checked reading (step 3 above). */
@@ -757,7 +619,10 @@ doctor_providers_load_from_data (const char  *data,
       return NULL;
     }
 
-  if (!scan_json (data, length, error))
+  /* The lexical scan (step 2 above), shared with the saved profiles. */
+  if (!doctor_json_scan (data, length, DOCTOR_PROVIDERS_MAX_DEPTH, DOCTOR_JSON_SCAN_DEFAULT,
+                         DOCTOR_PROVIDERS_ERROR, DOCTOR_PROVIDERS_ERROR_SYNTAX,
+                         DOCTOR_PROVIDERS_ERROR_TOO_DEEP, error))
     return NULL;
 
   parser = json_parser_new_immutable ();
