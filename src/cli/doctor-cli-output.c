@@ -248,6 +248,34 @@ print_transcript (DoctorCliOutput *self)
     }
 }
 
+static void
+print_ports (DoctorCliOutput *self)
+{
+  DoctorPortScan *scan = doctor_diagnosis_get_port_scan (self->diagnosis);
+  g_autofree char *conclusion = NULL;
+  GPtrArray *cells;
+
+  if (scan == NULL)
+    return;
+
+  cells = doctor_port_scan_get_cells (scan);
+  fprintf (self->file, "\n%s%s%s\n", paint (self, BOLD), _("Ports"), paint (self, RESET));
+  for (guint i = 0; i < cells->len; i++)
+    {
+      const DoctorPortCell *cell = g_ptr_array_index (cells, i);
+      gboolean ok = g_strcmp0 (cell->result, "ok") == 0;
+
+      fprintf (self->file, "  %5u %-14s %s%-22s%s %s\n", cell->port,
+               doctor_security_get_label (cell->security),
+               paint (self, ok ? GREEN : DIM), cell->result ? cell->result : "?",
+               paint (self, RESET), cell->summary ? cell->summary : "");
+    }
+
+  conclusion = doctor_port_scan_get_diagnosis_summary (scan);
+  if (conclusion != NULL)
+    fprintf (self->file, "  %s\n", conclusion);
+}
+
 void
 doctor_cli_output_finish (DoctorCliOutput *self)
 {
@@ -259,6 +287,7 @@ doctor_cli_output_finish (DoctorCliOutput *self)
   g_autofree char *verdict_text = NULL;
   const char *color;
 
+  print_ports (self);
   print_advice (self);
 
   if (suggestion != NULL)

@@ -699,11 +699,8 @@ diagnose (const Options *options,
   guint sigint_id, sigterm_id;
   DoctorCheckStatus verdict;
 
-  if (options->scan_ports)
-    note (_("note: --scan-ports is not available in this version yet; the ports list stays "
-            "empty"));
-
   diagnosis = doctor_diagnosis_new (target);
+  doctor_diagnosis_set_scan_ports (diagnosis, options->scan_ports);
   cancellable = g_cancellable_new ();
   loop = g_main_loop_new (NULL, FALSE);
   state.loop = loop;

@@ -25,6 +25,7 @@
 #include "doctor-deadline-private.h"
 #include "doctor-diagnosis.h"
 #include "doctor-error.h"
+#include "doctor-port-scan.h"
 #include "doctor-smtp-stream-private.h"
 
 #define MAX_ADDRESSES        16
@@ -69,6 +70,8 @@ struct _DoctorDiagnosis
   GTlsCertificateFlags  peer_flags;
   char                 *helo;
   DoctorCheck          *current;
+  DoctorPortScan       *port_scan;      /* alongside the conversation, when asked for */
+  GError               *run_error;
   DoctorDeadline       *greeting_wait;  /* lets the early probe stop the greeting read */
   guint                 greeting_timer;
   ProbeState            early_probe;
@@ -77,6 +80,8 @@ struct _DoctorDiagnosis
   guint                 trusted : 1;
   guint                 certificate_rejected : 1;
   guint                 connect_done : 1;
+  guint                 scan_ports : 1;
+  guint                 conversation_done : 1;
   guint                 started : 1;
   guint                 finished : 1;
 };
@@ -280,16 +285,25 @@ address_to_string (GInetSocketAddress *address)
 }
 
 static void
-set_suggestion (DoctorDiagnosis *self,
-                DoctorSecurity   mode,
-                const char      *summary)
+set_suggestion_full (DoctorDiagnosis *self,
+                     guint16          port,
+                     DoctorSecurity   mode,
+                     const char      *summary)
 {
   doctor_suggestion_free (self->suggestion);
   self->suggestion = g_new0 (DoctorSuggestion, 1);
   self->suggestion->host = g_strdup (self->target->host);
-  self->suggestion->port = doctor_target_get_port (self->target);
+  self->suggestion->port = port;
   self->suggestion->security = mode;
   self->suggestion->summary = g_strdup (summary);
+}
+
+static void
+set_suggestion (DoctorDiagnosis *self,
+                DoctorSecurity   mode,
+                const char      *summary)
+{
+  set_suggestion_full (self, doctor_target_get_port (self->target), mode, summary);
 }
 
 /* The secret in every form it crosses the wire in: as typed (a short one is left out, or every
@@ -361,11 +375,59 @@ make_socket_client (void)
 
 /* The end of a run ---------------------------------------------------------------------------- */
 
+static void finish_run (DoctorDiagnosis *self);
+
+/* The conversation is over; the run ends with it, or when the port scan beside it ends. */
 static void
 complete (DoctorDiagnosis *self,
           GError          *error)
 {
+  g_clear_error (&self->run_error);
+  self->run_error = error;
+  self->conversation_done = TRUE;
+
+  g_clear_handle_id (&self->stagger, g_source_remove);
+  g_clear_pointer (&self->deadline, doctor_deadline_free);
+  abandon_attempts (self);
+
+  if (self->port_scan != NULL && !doctor_port_scan_is_finished (self->port_scan))
+    return;
+
+  finish_run (self);
+}
+
+/* A failed run whose port scan found a setting that works says so (RFC 8314 order). */
+static void
+suggest_from_port_scan (DoctorDiagnosis *self)
+{
+  const DoctorPortCell *best;
+  g_autofree char *summary = NULL;
+
+  if (self->port_scan == NULL || self->suggestion != NULL ||
+      doctor_diagnosis_get_verdict (self) != DOCTOR_CHECK_FAIL)
+    return;
+
+  best = doctor_port_scan_get_best (self->port_scan);
+  if (best == NULL ||
+      (best->port == doctor_target_get_port (self->target) && best->security == security (self)))
+    return;
+
+  /* Translators: "Port 465 with SSL/TLS works" */
+  summary = g_strdup_printf (_("Port %u with %s works"), best->port,
+                             doctor_security_get_label (best->security));
+  set_suggestion_full (self, best->port, best->security, summary);
+}
+
+static void
+finish_run (DoctorDiagnosis *self)
+{
   g_autoptr(GTask) task = g_steal_pointer (&self->task);
+  GError *error = g_steal_pointer (&self->run_error);
+
+  if (task == NULL)
+    return;
+
+  suggest_from_port_scan (self);
 
   if (self->transcript_dropped > 0)
     {
@@ -377,9 +439,6 @@ complete (DoctorDiagnosis *self,
       self->transcript_dropped = 0;
     }
 
-  g_clear_handle_id (&self->stagger, g_source_remove);
-  g_clear_pointer (&self->deadline, doctor_deadline_free);
-  abandon_attempts (self);
   self->finished = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FINISHED]);
 
@@ -2741,6 +2800,8 @@ doctor_diagnosis_finalize (GObject *object)
   g_clear_pointer (&self->helo, g_free);
   g_clear_handle_id (&self->greeting_timer, g_source_remove);
   g_clear_pointer (&self->greeting_wait, doctor_deadline_free);
+  g_clear_object (&self->port_scan);
+  g_clear_error (&self->run_error);
 
   G_OBJECT_CLASS (doctor_diagnosis_parent_class)->finalize (object);
 }
@@ -2900,6 +2961,50 @@ doctor_diagnosis_get_verdict (DoctorDiagnosis *self)
   return verdict;
 }
 
+static void
+on_port_scan_done (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(DoctorDiagnosis) self = user_data;
+
+  doctor_port_scan_run_finish (DOCTOR_PORT_SCAN (object), result, NULL);
+  if (self->conversation_done)
+    finish_run (self);
+}
+
+/* The port × security matrix runs beside the conversation, on its own connections, so that the
+ * whole run still takes about one timeout. It sends no credentials. */
+static void
+start_port_scan (DoctorDiagnosis *self)
+{
+  self->port_scan = doctor_port_scan_new (self->target->host, NULL, timeout_ms (self),
+                                          self->ca_database);
+  if (self->target->helo_name != NULL)
+    doctor_port_scan_set_helo_name (self->port_scan, self->target->helo_name);
+  doctor_port_scan_run_async (self->port_scan, self->cancellable, on_port_scan_done,
+                              g_object_ref (self));
+}
+
+/* Asks for the port matrix too (DESIGN.md: --scan-ports). Before the run only. */
+void
+doctor_diagnosis_set_scan_ports (DoctorDiagnosis *self,
+                                 gboolean         scan_ports)
+{
+  g_return_if_fail (DOCTOR_IS_DIAGNOSIS (self));
+  g_return_if_fail (!self->started);
+
+  self->scan_ports = !!scan_ports;
+}
+
+DoctorPortScan *
+doctor_diagnosis_get_port_scan (DoctorDiagnosis *self)
+{
+  g_return_val_if_fail (DOCTOR_IS_DIAGNOSIS (self), NULL);
+
+  return self->port_scan;
+}
+
 void
 doctor_diagnosis_run_async (DoctorDiagnosis     *self,
                             GCancellable        *cancellable,
@@ -2929,6 +3034,8 @@ doctor_diagnosis_run_async (DoctorDiagnosis     *self,
       (self->target->ca_file == NULL ||
        (self->ca_database = g_tls_file_database_new (self->target->ca_file, &error)) != NULL))
     {
+      if (self->scan_ports)
+        start_port_scan (self);
       start_dns (self);
       return;
     }

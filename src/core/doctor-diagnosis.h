@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "doctor-check.h"
+#include "doctor-port-scan.h"
 #include "doctor-target.h"
 
 G_BEGIN_DECLS
@@ -45,6 +46,9 @@ const DoctorSuggestion *doctor_diagnosis_get_suggestion  (DoctorDiagnosis      *
 GPtrArray              *doctor_diagnosis_get_transcript  (DoctorDiagnosis      *self);
 DoctorCheckStatus       doctor_diagnosis_get_verdict     (DoctorDiagnosis      *self);
 gboolean                doctor_diagnosis_is_finished     (DoctorDiagnosis      *self);
+void                    doctor_diagnosis_set_scan_ports  (DoctorDiagnosis      *self,
+                                                          gboolean              scan_ports);
+DoctorPortScan         *doctor_diagnosis_get_port_scan   (DoctorDiagnosis      *self);
 void                    doctor_diagnosis_run_async       (DoctorDiagnosis      *self,
                                                           GCancellable         *cancellable,
                                                           GAsyncReadyCallback   callback,

@@ -108,6 +108,24 @@ add_check (JsonBuilder *builder,
   json_builder_end_object (builder);
 }
 
+static void
+add_port_cell (JsonBuilder          *builder,
+               const DoctorPortCell *cell,
+               gboolean              with_security)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "port");
+  json_builder_add_int_value (builder, cell->port);
+  if (with_security)
+    add_string_or_null (builder, "security", doctor_security_to_string (cell->security));
+  add_string_or_null (builder, "result", cell->result);
+  add_string_or_null (builder, "summary", cell->summary);
+  json_builder_set_member_name (builder, "duration_ms");
+  json_builder_add_int_value (builder, cell->duration_ms);
+  add_string_or_null (builder, "detail", cell->detail);
+  json_builder_end_object (builder);
+}
+
 JsonNode *
 doctor_report_build_json (DoctorDiagnosis *diagnosis)
 {
@@ -163,7 +181,33 @@ doctor_report_build_json (DoctorDiagnosis *diagnosis)
 
   json_builder_set_member_name (builder, "ports");
   json_builder_begin_array (builder);
+  if (doctor_diagnosis_get_port_scan (diagnosis) != NULL)
+    {
+      GPtrArray *cells = doctor_port_scan_get_cells (doctor_diagnosis_get_port_scan (diagnosis));
+
+      for (guint i = 0; i < cells->len; i++)
+        add_port_cell (builder, g_ptr_array_index (cells, i), TRUE);
+    }
   json_builder_end_array (builder);
+
+  /* Added to version 1: what the port matrix says about the network as a whole. */
+  if (doctor_diagnosis_get_port_scan (diagnosis) != NULL)
+    {
+      DoctorPortScan *scan = doctor_diagnosis_get_port_scan (diagnosis);
+      const DoctorPortCell *control = doctor_port_scan_get_control (scan);
+      g_autofree char *summary = doctor_port_scan_get_diagnosis_summary (scan);
+
+      json_builder_set_member_name (builder, "network");
+      json_builder_begin_object (builder);
+      add_string_or_null (builder, "conclusion", doctor_port_scan_get_diagnosis (scan));
+      add_string_or_null (builder, "summary", summary);
+      json_builder_set_member_name (builder, "control");
+      if (control != NULL)
+        add_port_cell (builder, control, FALSE);
+      else
+        json_builder_add_null_value (builder);
+      json_builder_end_object (builder);
+    }
 
   json_builder_set_member_name (builder, "transcript");
   json_builder_begin_array (builder);
