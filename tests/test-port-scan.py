@@ -293,7 +293,8 @@ class Pair:
 #   smtp-nostarttls greets, EHLO without STARTTLS
 #   smtps           implicit TLS, then SMTP
 #   busy            "421" greeting, then closes
-#   silent          accepts and says nothing (port 443 waiting for a ClientHello)
+#   silent          accepts and says nothing (port 443 waiting for a ClientHello); logs what
+#                   it reads
 # Every command line read is appended to LOG as JSON {"port", "tls", "line"}. Prints "ready"
 # once every port listens; ends when its standard input closes, or after 120 s at most.
 SERVER = r"""
@@ -314,9 +315,11 @@ def serve(conn, port, mode):
     tls = False
     try:
         if mode == "silent":
-            while conn.recv(4096):
-                pass
-            return
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                log(port, tls, b"(TLS ClientHello)" if data[:1] == b"\x16" else data)
         if mode == "smtps":
             conn = ctx.wrap_socket(conn, server_side=True)
             tls = True
@@ -605,6 +608,11 @@ def t_all_open():
     # The silent STARTTLS cell of 465 is settled by its TLS sibling, not by its deadline.
     s.expect_elapsed(below_ms=TIMEOUT_MS // 2)
     expect_harmless(server, s)
+    # Port 25 (postscreen): no ClientHello before the greeting, the TLS cell only listened.
+    check(not any(c["port"] == 25 and c["line"] == "(TLS ClientHello)"
+                  for c in server.commands()), "a ClientHello was sent to port 25", s)
+    check(any(c["port"] == 587 and c["line"] == "(TLS ClientHello)"
+              for c in server.commands()), "no ClientHello reached port 587", s)
     verbs = {(c["port"], c["line"].split(" ")[0]) for c in server.commands()}
     for port in (25, 587, 2525):
         check((port, "STARTTLS") in verbs and (port, "QUIT") in verbs,
@@ -723,7 +731,7 @@ def t_prohibited_variants():
 
 @test
 def t_network_blocks():
-    """a router on the way drops 587 and rejects 25 (icmp-admin-prohibited): blocked by the network"""
+    """a router on the way drops 587 and rejects 25 (admin-prohibited): blocked by the network"""
     pair = Pair(router=True)
     server = Server(pair, ALL_OPEN)
     router_ip = "10.200.%d.254" % pair.n
@@ -799,9 +807,9 @@ def t_untrusted():
 
 @test
 def t_server_quirks():
-    """plain text on 465, no STARTTLS on 587, a 421 greeting on 2525: each told, 465 STARTTLS best"""
+    """plain text on 465, no STARTTLS on 587, 421 on 2525, silent 25: each told, 465 STARTTLS"""
     pair = Pair()
-    server = Server(pair, {25: "smtp", 465: "smtp", 587: "smtp-nostarttls", 2525: "busy",
+    server = Server(pair, {25: "silent", 465: "smtp", 587: "smtp-nostarttls", 2525: "busy",
                            CONTROL: "silent"})
     s = scan(pair)
     s.expect_complete()
@@ -812,9 +820,13 @@ def t_server_quirks():
     s.expect(2525, "tls", "mode-mismatch", "421")
     s.expect(2525, "starttls", "greeting-failed", "421")
     s.expect(2525, "none", "greeting-failed", "421")
+    # A silent port 25 gets no ClientHello (postscreen): no greeting, nothing more to tell.
+    s.expect_port(25, "greeting-failed")
+    check(not any(c["port"] == 25 for c in server.commands()),
+          "the silent port 25 was sent %r" % server.commands(), s)
     s.expect_best(465, "starttls")
     s.expect_diagnosis(None)
-    s.expect_elapsed(below_ms=TIMEOUT_MS // 2)
+    s.expect_elapsed(below_ms=TIMEOUT_MS * 3 // 2, above_ms=TIMEOUT_MS - 100)
     expect_harmless(server, s)
 
 

@@ -789,10 +789,11 @@ classify_connect_error (Attempt      *attempt,
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
     {
-      /* EACCES/EPERM from connect(): a local firewall rule rejected the packet. */
+      /* EACCES/EPERM from connect(): a firewall rule rejected the packet, on this computer
+       * or, for IPv6 (ICMPv6 "administratively prohibited"), on the way. */
       attempt->result = g_strdup ("filtered");
       attempt->reason = g_strdup ("connection-filtered");
-      attempt->text = g_strdup (_("blocked by a firewall on this computer"));
+      attempt->text = g_strdup (_("blocked by a firewall"));
     }
   else
     {
@@ -951,8 +952,8 @@ finish_connect (DoctorDiagnosis *self)
                                      "may be dropping the connection"),
                                    self->target->host, port, seconds (timeout_ms (self)));
       else if (g_str_equal (reason, "connection-filtered"))
-        summary = g_strdup_printf (_("A firewall on this computer blocks connections to %s"),
-                                   where);
+        summary = g_strdup_printf (_("A firewall blocks connections to %s, on this computer "
+                                     "or on the network"), where);
       else if (g_str_equal (reason, "network-unreachable"))
         summary = g_strdup_printf (_("There is no route to %s from this network (%s)"),
                                    where, attempt->text);

@@ -7,7 +7,7 @@
  * The first cell of every port and the control connection to port 443 start together, the
  * other cells of a port as soon as the port accepts a connection (see below), so the whole
  * scan takes about one timeout. A cell goes only as far as its mode needs:
- *   tls       connect, TLS handshake, greeting, QUIT
+ *   tls       connect, TLS handshake, greeting, QUIT (on port 25: connect, greeting, QUIT)
  *   starttls  connect, greeting, EHLO, STARTTLS, TLS handshake, QUIT
  *   none      connect, greeting, EHLO, QUIT
  * The certificate's trust (system store, plus the custom CA) is recorded, never relied on: no
@@ -22,8 +22,9 @@
  * ICMP "administratively prohibited" can be told from "host unreachable": Linux's connect()
  * fails with EHOSTUNREACH for both, but with IP_RECVERR (IPV6_RECVERR) set before the connect,
  * the ICMP message itself (type, code, the address that sent it) waits in the socket's error
- * queue, read with recvmsg (MSG_ERRQUEUE). Observed on Linux 6.x, two network namespaces joined
- * by a veth pair, iptables INPUT rules in the server's namespace:
+ * queue, read with recvmsg (MSG_ERRQUEUE). The option is turned off again once connected: with
+ * it, an ICMP error on an established TCP connection would be a hard error. Observed on Linux
+ * 6.x, two network namespaces joined by a veth pair, iptables INPUT rules in the server's:
  *   REJECT --reject-with icmp-admin-prohibited   EHOSTUNREACH, queue: ICMP 3/13 from the server
  *   REJECT --reject-with icmp-host-prohibited    EHOSTUNREACH, queue: ICMP 3/10
  *   REJECT --reject-with icmp-net-prohibited     ENETUNREACH,  queue: ICMP 3/9
@@ -31,20 +32,22 @@
  *   REJECT --reject-with icmp-port-unreachable   ECONNREFUSED, queue: ICMP 3/3
  *   REJECT --reject-with tcp-reset               ECONNREFUSED, queue empty
  *   DROP                                         nothing at all until the deadline
+ * and the same with the rule in a router's FORWARD chain, the router's address as the sender.
+ * ICMPv6 (type 1, code 1 administratively prohibited; 5 and 6, policy and reject route) is read
+ * the same way; observed once on ::1 inside a namespace: ip6tables REJECT icmp6-adm-prohibited
+ * gives EACCES (not EHOSTUNREACH) with ICMPv6 1/1 in the queue, icmp6-addr-unreachable 1/3,
+ * icmp6-policy-fail 1/5; the tests use IPv4 only. Without the queue (not Linux, or no ICMP
+ * kept) EHOSTUNREACH stays "unreachable" and EACCES "filtered" by this computer.
+ *
+ * An ICMP error sent by the probed address itself is the server's own firewall: for the
+ * network-level conclusion that port counts as refused, not as blocked on the way.
+ *
  * ICMP errors are rate-limited, by routers and by Linux itself (net.ipv4.icmp_ratelimit: a
  * burst of six, then about one a second to a peer): of eleven connections rejected at once,
  * most would only meet silence and look dropped. So every port first gets one connection, its
  * TLS cell (the leader); the port's other cells connect once the leader's connection is
  * accepted, and take the leader's result when it is refused, filtered or silent. Five SYNs
  * (four ports and the control) go out at once, well within a burst.
- * ICMPv6 (type 1, code 1 administratively prohibited; 5 and 6, policy and reject route) is read
- * the same way; observed once on ::1 inside a namespace (ip6tables REJECT icmp6-adm-prohibited:
- * EACCES, not EHOSTUNREACH, and the queue holds ICMPv6 1/1; icmp6-addr-unreachable 1/3,
- * icmp6-policy-fail 1/5), while the tests use IPv4 only. Without the queue (not Linux, or no
- * ICMP kept) EHOSTUNREACH stays "unreachable" and EACCES "filtered" by this computer.
- * An ICMP error sent by the probed address itself is the server's own firewall: for the
- * network-level conclusion that port counts as refused, not as blocked on the way. The option is turned off again once
- * connected: with it, an ICMP error on an established TCP connection would be a hard error.
  */
 #include "config.h"
 
@@ -183,7 +186,7 @@ static void start_greeting  (Cell *cell);
 static void resolve_port    (DoctorPortScan *self,
                              guint16         port);
 
-/* Cells --------------------------------------------------------------------------------------- */
+/* Cells ---------------------------------------------------------------------------------------- */
 
 DoctorPortCell *
 doctor_port_cell_copy (const DoctorPortCell *cell)
@@ -278,6 +281,15 @@ is_tls (const Cell *cell)
   return !cell->control && cell->pub.security == DOCTOR_SECURITY_TLS;
 }
 
+/* Not a byte before the server's greeting on port 25: behind Postfix' postscreen, a client
+ * that talks first (a TLS ClientHello too) is taken for a spammer. The TLS cell there only
+ * listens: a greeting in plain text shows the mismatch, and silence is left at that. */
+static gboolean
+listens_first (const Cell *cell)
+{
+  return is_tls (cell) && cell->pub.port == 25;
+}
+
 static gboolean
 scan_cancelled (DoctorPortScan *self)
 {
@@ -293,7 +305,8 @@ seconds (guint ms)
 static guint
 remaining_ms (Cell *cell)
 {
-  gint64 left = (gint64) cell->scan->timeout_ms - (g_get_monotonic_time () - cell->started_us) / 1000;
+  gint64 spent = (g_get_monotonic_time () - cell->started_us) / 1000;
+  gint64 left = (gint64) cell->scan->timeout_ms - spent;
 
   return (guint) CLAMP (left, 1, G_MAXUINT);
 }
@@ -322,7 +335,7 @@ address_to_string (GInetAddress *address)
   return g_inet_address_to_string (address);
 }
 
-/* The end of a cell ------------------------------------------------------------------------- */
+/* The end of a cell ---------------------------------------------------------------------------- */
 
 static void
 on_quit_reply (GObject      *object,
@@ -636,7 +649,8 @@ finish_pending (Cell *cell)
 }
 
 static void
-finish_mismatch (Cell *cell)
+finish_mismatch (Cell     *cell,
+                 gboolean  quit)
 {
   g_autofree char *banner = NULL;
   char *summary, *detail;
@@ -665,7 +679,7 @@ finish_mismatch (Cell *cell)
       detail = g_strdup (_("no greeting in plain text; a TLS handshake on this port succeeds"));
     }
 
-  finish_cell (cell, "mode-mismatch", summary, detail, FALSE);
+  finish_cell (cell, "mode-mismatch", summary, detail, quit);
 }
 
 static Cell *
@@ -719,7 +733,7 @@ resolve_port (DoctorPortScan *self,
           if (cell->stage != STAGE_SIBLINGS)
             continue;
           if (greeted)
-            finish_mismatch (cell);
+            finish_mismatch (cell, FALSE);
           else if (all_known)
             finish_pending (cell);
           continue;
@@ -730,13 +744,13 @@ resolve_port (DoctorPortScan *self,
           (cell->stage != STAGE_SIBLINGS && cell->stage != STAGE_GREETING))
         continue;
       if (tls->spoke_tls)
-        finish_mismatch (cell);
+        finish_mismatch (cell, FALSE);
       else if (cell->stage == STAGE_SIBLINGS && tls->tls_known)
         finish_pending (cell);
     }
 }
 
-/* Connect ------------------------------------------------------------------------------------ */
+/* Connect -------------------------------------------------------------------------------------- */
 
 typedef struct
 {
@@ -1013,7 +1027,7 @@ connected (Cell *cell)
         start_cell (follower);
     }
 
-  if (is_tls (cell))
+  if (is_tls (cell) && !listens_first (cell))
     start_handshake (cell);
   else
     start_greeting (cell);
@@ -1057,13 +1071,13 @@ on_socket_ready (GSocket      *socket,
 static void
 start_cell (Cell *cell)
 {
-  g_assert (cell->stage == STAGE_IDLE);
-
   DoctorPortScan *self = cell->scan;
   g_autoptr(GSocketAddress) remote = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(IcmpReport) icmp = { 0 };
   GSource *source;
+
+  g_assert (cell->stage == STAGE_IDLE);
 
   cell->stage = STAGE_CONNECT;
   cell->started_us = g_get_monotonic_time ();
@@ -1313,7 +1327,7 @@ start_handshake (Cell *cell)
                                     cell_cancellable (cell), on_handshake, cell_hold (cell));
 }
 
-/* The conversation ------------------------------------------------------------------------------ */
+/* The conversation ----------------------------------------------------------------------------- */
 
 /* A failed command: a deadline, a broken or closed stream. */
 static char *
@@ -1554,6 +1568,14 @@ on_greeting (GObject      *object,
         }
 
       detail = stream_error_text (cell, error);
+      if (listens_first (cell))
+        {
+          summary = g_strdup_printf (_("Port %u: connected, but no greeting came (%s); SSL/TLS "
+                                       "is not tried on this port before the server speaks"),
+                                     cell->pub.port, detail);
+          finish_cell (cell, "greeting-failed", summary, detail, FALSE);
+          return;
+        }
       if (is_tls (cell))
         {
           summary = g_strdup_printf (_("Port %u: the TLS handshake worked, but no greeting "
@@ -1578,6 +1600,13 @@ on_greeting (GObject      *object,
     }
 
   cell->banner = reply_text (reply);
+
+  if (listens_first (cell))
+    {
+      /* Any reply in plain text: the port speaks plain SMTP. */
+      finish_mismatch (cell, reply->code == 220);
+      return;
+    }
 
   if (reply->code != 220)
     {
@@ -1634,7 +1663,7 @@ start_greeting (Cell *cell)
                                     cell_cancellable (cell), on_greeting, cell_hold (cell));
 }
 
-/* The scan -------------------------------------------------------------------------------------- */
+/* The scan ------------------------------------------------------------------------------------- */
 
 static void
 start_cells (DoctorPortScan *self)

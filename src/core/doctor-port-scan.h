@@ -6,8 +6,9 @@
  * A port scan probes the port × security matrix of one address (25, 465, 587 and 2525, each
  * with the modes that tell something), every port at once, each cell with its own deadline,
  * so the whole scan takes about one timeout. A port that refuses, filters or drops its first
- * connection gets no other: its other cells take that result. A control connection to port 443 of the same address
- * runs alongside, so that "the SMTP ports are filtered" can be told from "the host is down".
+ * connection gets no other: its other cells take that result. A control connection to port
+ * 443 of the same address runs alongside, so that "the SMTP ports are filtered" can be told
+ * from "the host is down".
  * No cell sends anything but EHLO, STARTTLS and QUIT: never a credential, never mail.
  *
  * The cells have their final shape at construction (result NULL until each one ends); the
