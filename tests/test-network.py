@@ -480,5 +480,30 @@ def t_ipv6_broken_ipv4_works():
     diag("attempts: %s" % json.dumps(attempts))
 
 
+@test
+def t_scan_ports_cli():
+    """--scan-ports: the matrix runs beside the main check, in about one timeout, into the JSON"""
+    ns = Namespace()
+    # 587 silently dropped, the rest refused (nothing listens in the namespace).
+    ns.iptables("-A", "INPUT", "-p", "tcp", "--dport", "587", "--syn", "-j", "DROP")
+    r = run_cli(ns, "127.0.0.1:587", "--scan-ports")
+    check(r.rc == 2, "expected a failure", r)
+    ports = r.report.get("ports")
+    check(isinstance(ports, list) and len(ports) >= 8, "the ports array is missing", r)
+    seen = {(c["port"], c["security"]): c for c in ports}
+    for port in (25, 465, 587, 2525):
+        check(any(p == port for p, _ in seen), "port %d is not in the matrix" % port, r)
+    for c in ports:
+        check(c["security"] in ("starttls", "tls", "none") and c.get("result"),
+              "a cell without security or result: %r" % c, r)
+        check(c["result"] == ("timeout" if c["port"] == 587 else "refused"),
+              "cell %d/%s: %s" % (c["port"], c["security"], c["result"]), r)
+    check("network" in r.report and "conclusion" in r.report["network"], "no network object", r)
+    # The main check and the matrix wait together: one timeout, not two.
+    check(r.elapsed < CLI_DEADLINE * 1.5 + 1.0,
+          "took %.2f s with a %d s timeout" % (r.elapsed, CLI_DEADLINE), r)
+    check(r.check_by_id("connect")["reason"] == "connection-timeout", "connect reason", r)
+
+
 if __name__ == "__main__":
     main()
