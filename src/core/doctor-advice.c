@@ -1117,6 +1117,45 @@ advise_auth_plaintext_refused (Advisor *self)
 }
 
 static void
+advise_family_broken (Advisor  *self,
+                      gboolean  v6)
+{
+  g_autofree char *text = NULL;
+  GPtrArray *commands = commands_new ();
+
+  g_ptr_array_add (commands, g_strdup_printf (v6 ? "getent ahostsv6 %s" : "getent ahostsv4 %s",
+                                              self->host));
+
+  text = g_strdup_printf (
+    /* Translators: %s is a server name */
+    v6 ? _("%s has IPv6 addresses, but they do not answer from here, while IPv4 works. Programs "
+           "that try IPv6 first can hang until they give up, and some (Node.js before version "
+           "20, for example, with “localhost”) try only the first address and fail. Fix IPv6 on "
+           "this network or server, or have the program use IPv4: give it the IPv4 address, or "
+           "prefer IPv4 for the whole computer in /etc/gai.conf.")
+       : _("%s has IPv4 addresses, but they do not answer from here, while IPv6 works. Programs "
+           "that try IPv4 first can hang until they give up. Fix IPv4 on this network or "
+           "server, or have the program use IPv6."),
+    self->display_host);
+
+  advise (self, v6 ? _("IPv6 is broken on the way to this server")
+                   : _("IPv4 is broken on the way to this server"),
+          text, commands);
+}
+
+static void
+advise_ipv6_broken (Advisor *self)
+{
+  advise_family_broken (self, TRUE);
+}
+
+static void
+advise_ipv4_broken (Advisor *self)
+{
+  advise_family_broken (self, FALSE);
+}
+
+static void
 advise_auth_unencrypted (Advisor *self)
 {
   advise (self,
@@ -1377,6 +1416,8 @@ static const ReasonInfo reasons[] = {
   { "auth-skipped-untrusted",        advise_auth_skipped_untrusted,        FALSE },
   { "auth-plaintext-refused",        advise_auth_plaintext_refused,        FALSE },
   { "auth-unencrypted",              advise_auth_unencrypted,              FALSE },
+  { "ipv6-broken",                   advise_ipv6_broken,                   FALSE },
+  { "ipv4-broken",                   advise_ipv4_broken,                   FALSE },
   { "sender-rejected",               advise_sender_rejected,               TRUE },
   { "recipient-rejected",            advise_recipient_rejected,            TRUE },
   { "relay-denied",                  advise_relay_denied,                  TRUE },

@@ -916,6 +916,54 @@ update_connect_details (DoctorDiagnosis *self)
 
 static void start_remaining_attempts (DoctorDiagnosis *self);
 
+/* When the connection works over one family and every address of the other has already failed
+ * for good: programs that try that family first (Node.js before 20 takes only the first address,
+ * which is ::1 for "localhost"), or that wait long for it, fail or hang where this check did
+ * not. Returns "ipv6-broken" or "ipv4-broken", with a sentence for the summary. */
+static const char *
+family_failure (DoctorDiagnosis  *self,
+                char            **sentence)
+{
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (self->connection, NULL);
+  GSocketFamily winner;
+  const Attempt *failed = NULL;
+  guint others = 0;
+
+  if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+
+  winner = g_socket_address_get_family (remote);
+  for (guint i = 0; i < self->attempts->len; i++)
+    {
+      const Attempt *attempt = g_ptr_array_index (self->attempts, i);
+      GInetAddress *ip = g_inet_socket_address_get_address (attempt->address);
+
+      if (g_inet_address_get_family (ip) == winner)
+        continue;
+
+      others++;
+      if (attempt->state != ATTEMPT_DONE || attempt->reason == NULL)
+        return NULL;
+      if (failed == NULL)
+        failed = attempt;
+    }
+
+  if (others == 0 || failed == NULL)
+    return NULL;
+
+  {
+    g_autofree char *where = address_to_string (failed->address);
+
+    if (winner == G_SOCKET_FAMILY_IPV4)
+      /* Translators: "IPv6 does not work: [2001:db8::1]:587 refused" */
+      *sentence = g_strdup_printf (_("IPv6 does not work: %s %s"), where, failed->text);
+    else
+      *sentence = g_strdup_printf (_("IPv4 does not work: %s %s"), where, failed->text);
+  }
+
+  return winner == G_SOCKET_FAMILY_IPV4 ? "ipv6-broken" : "ipv4-broken";
+}
+
 static void
 finish_connect (DoctorDiagnosis *self)
 {
@@ -981,7 +1029,21 @@ finish_connect (DoctorDiagnosis *self)
   self->smtp = doctor_smtp_stream_new (G_IO_STREAM (self->connection), on_transcript, self);
   set_stream_secrets (self);
 
-  conclude (self, DOCTOR_CHECK_PASS, NULL, NULL, summary);
+  {
+    g_autofree char *broken = NULL;
+    const char *reason = family_failure (self, &broken);
+
+    if (reason != NULL)
+      {
+        g_autofree char *text = g_strdup_printf (_("%s, but %s"), summary, broken);
+
+        conclude (self, DOCTOR_CHECK_WARN, reason, NULL, text);
+      }
+    else
+      {
+        conclude (self, DOCTOR_CHECK_PASS, NULL, NULL, summary);
+      }
+  }
 
   /* The other addresses are still tried, alongside the conversation, so that a broken IPv6
    * (or IPv4) path shows even when the other one works. */
