@@ -21,7 +21,7 @@ static const char *const expected_reasons[] = {
   "certificate-expires-soon", "auth-not-offered", "auth-mechanism-unsupported", "auth-failed",
   "auth-app-password-required", "auth-basic-disabled", "auth-requires-tls",
   "auth-temporary-failure", "auth-skipped-untrusted", "auth-plaintext-refused",
-  "auth-unencrypted", "ipv6-broken", "ipv4-broken",
+  "auth-unencrypted", "ipv6-broken", "certificate-intercepted", "ipv4-broken",
   "sender-rejected", "recipient-rejected", "relay-denied", "message-rejected", "not-reached",
   "cancelled", "not-applicable", "not-requested", "reply-timeout", "bare-lf",
 };

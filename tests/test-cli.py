@@ -29,7 +29,7 @@ auth-not-offered auth-mechanism-unsupported auth-failed auth-app-password-requir
 auth-basic-disabled auth-requires-tls auth-temporary-failure auth-skipped-untrusted
 auth-plaintext-refused sender-rejected recipient-rejected relay-denied message-rejected
 not-reached cancelled
-not-applicable not-requested reply-timeout bare-lf auth-unencrypted ipv6-broken ipv4-broken
+not-applicable not-requested reply-timeout bare-lf auth-unencrypted ipv6-broken ipv4-broken certificate-intercepted
 """.split())
 
 CHECK_ORDER = {

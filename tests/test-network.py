@@ -20,6 +20,7 @@ import select
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 import traceback
@@ -505,6 +506,89 @@ def t_scan_ports_cli():
     check(r.elapsed < CLI_DEADLINE * 1.5 + 1.0,
           "took %.2f s with a %d s timeout" % (r.elapsed, CLI_DEADLINE), r)
     check(r.check_by_id("connect")["reason"] == "connection-timeout", "connect reason", r)
+
+
+# An implicit-TLS SMTP server on 127.0.0.1:465 with the certificate and key given: greets,
+# answers EHLO and QUIT. Prints "ready"; ends when its standard input closes or after 60 s.
+TLS_SERVER = r"""
+import select, socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 465))
+s.listen(8)
+print("ready", flush=True)
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    r, _, _ = select.select([s, sys.stdin], [], [], 0.5)
+    if sys.stdin in r and not sys.stdin.buffer.read1(1):
+        break
+    if s not in r:
+        continue
+    c, _ = s.accept()
+    try:
+        c.settimeout(3)
+        t = ctx.wrap_socket(c, server_side=True)
+        t.sendall(b"220 smtp.gmail.com ESMTP test\r\n")
+        f = t.makefile("rb")
+        for line in f:
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO"):
+                t.sendall(b"250-smtp.gmail.com\r\n250 AUTH PLAIN LOGIN\r\n")
+            elif cmd.startswith(b"QUIT"):
+                t.sendall(b"221 bye\r\n")
+                break
+            else:
+                t.sendall(b"502 no\r\n")
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        c.close()
+"""
+
+
+@test
+def t_certificate_intercepted():
+    """a trusted certificate for smtp.gmail.com that Google did not issue: intercepted"""
+    ns = Namespace()
+    ns.hosts_file("127.0.0.1 smtp.gmail.com\n")
+    work = tempfile.mkdtemp(prefix="smtp-doctor-intercept-")
+    CLEANUPS.append(lambda: shutil.rmtree(work, ignore_errors=True))
+    certs = os.environ.get("DOCTOR_TEST_CERTS", "")
+    key, csr, crt, ext = (os.path.join(work, n) for n in ("k.pem", "r.csr", "c.pem", "ext"))
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:smtp.gmail.com\n")
+    sh("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+       "-nodes", "-keyout", key, "-subj", "/O=Corporate Inspection/CN=smtp.gmail.com",
+       "-out", csr)
+    sh("openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(certs, "ca.pem"),
+       "-CAkey", os.path.join(certs, "ca-key.pem"), "-CAcreateserial", "-days", "30",
+       "-extfile", ext, "-out", crt)
+    p = subprocess.Popen(ns.argv(PYTHON, "-c", TLS_SERVER, crt, key), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def stop():
+        try:
+            p.stdin.close()
+        except OSError:
+            pass
+        try:
+            p.wait(3)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(3)
+
+    CLEANUPS.append(stop)
+    r, _, _ = select.select([p.stdout], [], [], CMD_TIMEOUT)
+    check(r and p.stdout.readline().strip() == b"ready", "the TLS server did not start")
+
+    r = run_cli(ns, "smtp.gmail.com:465", "--ca-file", os.path.join(certs, "ca.pem"))
+    c = r.check_by_id("certificate")
+    check(c["status"] == "warn" and c["reason"] == "certificate-intercepted",
+          "certificate %s/%s (%s)" % (c["status"], c["reason"], c["summary"]), r)
+    check("Google Trust Services" in c["summary"], "the expected issuer is not named", r)
+    check(c["advice"], "no advice", r)
 
 
 if __name__ == "__main__":

@@ -1144,6 +1144,20 @@ advise_family_broken (Advisor  *self,
 }
 
 static void
+advise_certificate_intercepted (Advisor *self)
+{
+  advise (self,
+          _("Find out who is reading the connection"),
+          _("The certificate is trusted by this computer, but it does not come from the "
+            "authority this provider uses. Antivirus programs with “HTTPS/mail scanning” and "
+            "company proxies put their own certificate authority on the computer to read "
+            "encrypted connections, passwords included. Turn off mail scanning in the antivirus, "
+            "or ask your IT department whether mail is inspected; compare the fingerprint below "
+            "with the one you see from another network."),
+          NULL);
+}
+
+static void
 advise_ipv6_broken (Advisor *self)
 {
   advise_family_broken (self, TRUE);
@@ -1417,6 +1431,7 @@ static const ReasonInfo reasons[] = {
   { "auth-plaintext-refused",        advise_auth_plaintext_refused,        FALSE },
   { "auth-unencrypted",              advise_auth_unencrypted,              FALSE },
   { "ipv6-broken",                   advise_ipv6_broken,                   FALSE },
+  { "certificate-intercepted",       advise_certificate_intercepted,       FALSE },
   { "ipv4-broken",                   advise_ipv4_broken,                   FALSE },
   { "sender-rejected",               advise_sender_rejected,               TRUE },
   { "recipient-rejected",            advise_recipient_rejected,            TRUE },

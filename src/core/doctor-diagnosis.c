@@ -26,6 +26,7 @@
 #include "doctor-diagnosis.h"
 #include "doctor-error.h"
 #include "doctor-port-scan.h"
+#include "doctor-providers.h"
 #include "doctor-smtp-stream-private.h"
 
 #define MAX_ADDRESSES        16
@@ -1482,6 +1483,23 @@ protocol_version_name (GTlsProtocolVersion version)
     }
 }
 
+static gboolean
+issuer_is_expected (const DoctorProvider *provider,
+                    const char           *issuer)
+{
+  g_autofree char *lower = g_utf8_strdown (issuer != NULL ? issuer : "", -1);
+
+  for (guint i = 0; provider->expected_issuers[i] != NULL; i++)
+    {
+      g_autofree char *expected = g_utf8_strdown (provider->expected_issuers[i], -1);
+
+      if (strstr (lower, expected) != NULL)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
 /* One sentence for the worst problem, with the fact that matters for it. */
 static char *
 certificate_problem_summary (DoctorDiagnosis *self,
@@ -1583,7 +1601,24 @@ conclude_certificate (DoctorDiagnosis *self)
     g_autofree char *issuer = g_tls_certificate_get_issuer_name (self->peer_certificate);
     g_autofree char *safe_issuer = doctor_text_make_safe (issuer ? issuer : "?", -1);
 
-    if (days <= DOCTOR_CERTIFICATE_WARN_DAYS)
+    const DoctorProvider *provider = doctor_providers_match_host (self->target->host);
+
+    if (provider != NULL && provider->expected_issuers[0] != NULL &&
+        !issuer_is_expected (provider, issuer))
+      {
+        g_autofree char *expected = g_strjoinv (", ", provider->expected_issuers);
+
+        /* Trusted by this computer, but not what the provider uses: a CA that antivirus
+         * software or a company proxy installed to read TLS traffic. */
+        doctor_check_set_detail (self->current, "expected-issuer", _("Expected issuer"),
+                                 expected);
+        summary = g_strdup_printf (_("Trusted here, but issued by %s and not by %s, who issues "
+                                     "the certificates of %s: antivirus software or a company "
+                                     "proxy may be reading this encrypted connection"),
+                                   safe_issuer, expected, provider->name);
+        conclude (self, DOCTOR_CHECK_WARN, "certificate-intercepted", NULL, summary);
+      }
+    else if (days <= DOCTOR_CERTIFICATE_WARN_DAYS)
       {
         summary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                                 "The certificate is trusted but expires in %"
