@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   meson ninja-build pkg-config gcc gettext
   libglib2.0-dev libjson-glib-dev glib-networking
-  ca-certificates openssl python3-aiosmtpd iproute2 iptables
+  ca-certificates openssl python3-aiosmtpd iproute2 iptables dnsmasq-base
   desktop-file-utils gtk-update-icon-cache librsvg2-bin libxml2-utils
   libgtk-4-dev libadwaita-1-dev adwaita-icon-theme fonts-cantarell
   xvfb xauth dbus

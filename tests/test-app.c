@@ -6,7 +6,13 @@
  * The window runs real diagnoses: against Debian's aiosmtpd (tests/smtp-server.py) for the
  * passing run and the report, and against the in-process scripted server for failures, a
  * cancelled run and a security mismatch. Widgets are found by their template ids, the way a
- * user finds them by their labels.
+ * user finds them by their labels; dialogs by their transient parent, and their buttons by
+ * their labels, which are clicked.
+ *
+ * Profiles and passwords: meson runs this program through run-with-keyring.sh, so the keyring
+ * is a real gnome-keyring-daemon on a private session bus. Each profile test has a config
+ * directory of its own; XDG_CONFIG_HOME points there, but GLib reads that variable once per
+ * process, so the test also hands the window a store of that directory's profiles.json.
  */
 #include "config.h"
 
@@ -15,6 +21,8 @@
 
 #include "doctor-application.h"
 #include "doctor-check-row.h"
+#include "doctor-env.h"
+#include "doctor-keyring.h"
 #include "doctor-report.h"
 #include "doctor-test-server.h"
 #include "doctor-transcript-window.h"
@@ -500,6 +508,893 @@ test_server_text_literal (void)
   destroy_window (window);
 }
 
+/* Profiles, the keyring and .env files ------------------------------------------------------ */
+
+typedef struct
+{
+  char *dir;    /* the test's XDG_CONFIG_HOME */
+  char *path;   /* its profiles.json */
+} Config;
+
+static GSettings *
+app_settings (void)
+{
+  return g_settings_new (APPLICATION_ID);
+}
+
+static void
+config_setup (Config *config)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSettings) settings = app_settings ();
+
+  config->dir = g_dir_make_tmp ("smtp-doctor-app-config-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XDG_CONFIG_HOME", config->dir, TRUE);
+  config->path = g_build_filename (config->dir, "smtp-doctor", "profiles.json", NULL);
+  g_settings_reset (settings, "last-profile");
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child_path = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child_path, G_FILE_TEST_IS_DIR) &&
+          !g_file_test (child_path, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child_path);
+      else
+        g_unlink (child_path);
+    }
+  g_rmdir (path);
+}
+
+static void
+config_teardown (Config *config)
+{
+  g_autoptr(GSettings) settings = app_settings ();
+
+  g_settings_reset (settings, "last-profile");
+  remove_tree (config->dir);
+  g_free (config->dir);
+  g_free (config->path);
+}
+
+static char *
+read_profiles_file (Config *config)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_file_get_contents (config->path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return text;
+}
+
+/* A profile saved beforehand, as the command line would; its password in the keyring. */
+static char *
+seed_profile (Config     *config,
+              const char *name,
+              const char *host,
+              const char *user,
+              const char *password)
+{
+  g_autoptr(DoctorProfileStore) store = doctor_profile_store_new (config->path);
+  g_autoptr(DoctorTarget) target = doctor_target_new (host, 587, DOCTOR_SECURITY_STARTTLS);
+  g_autoptr(DoctorProfile) profile = NULL;
+  g_autoptr(GError) error = NULL;
+
+  target->user = g_strdup (user);
+  profile = doctor_profile_new_from_target (name, target, NULL);
+  profile->remember_password = password != NULL;
+
+  g_assert_true (doctor_profile_store_load (store, &error));
+  g_assert_no_error (error);
+  g_assert_true (doctor_profile_store_put (store, profile, &error));
+  g_assert_no_error (error);
+  g_assert_true (doctor_profile_store_save (store, &error));
+  g_assert_no_error (error);
+
+  if (password != NULL)
+    {
+      g_assert_true (doctor_keyring_store_sync (profile->uuid, host, user, NULL, password, NULL,
+                                                &error));
+      g_assert_no_error (error);
+    }
+
+  return g_strdup (profile->uuid);
+}
+
+static char *
+keyring_password (const char *uuid)
+{
+  g_autoptr(GError) error = NULL;
+  char *password = doctor_keyring_lookup_sync (uuid, NULL, &error);
+
+  g_assert_no_error (error);
+  return password;
+}
+
+static gboolean
+keyring_has_none (gpointer data)
+{
+  g_autoptr(DoctorKeyringSecret) password = keyring_password (data);
+
+  return password == NULL;
+}
+
+static gboolean
+window_idle (gpointer data)
+{
+  return !doctor_window_is_busy (DOCTOR_WINDOW (data));
+}
+
+static void
+wait_idle (DoctorWindow *window)
+{
+  g_assert_true (doctor_test_wait_until (window_idle, window, 10000));
+}
+
+static DoctorWindow *
+new_profile_window (Config *config)
+{
+  g_autoptr(DoctorProfileStore) store = doctor_profile_store_new (config->path);
+  DoctorWindow *window = g_object_ref_sink (doctor_window_new_with_store (NULL, store));
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 760);
+  gtk_window_present (GTK_WINDOW (window));
+  /* The profiles are read after the window is shown. */
+  wait_idle (window);
+  return window;
+}
+
+/* The subtitle of the form's title: the open profile's name, or "" for none. */
+static const char *
+form_subtitle (DoctorWindow *window)
+{
+  const char *subtitle = adw_window_title_get_subtitle (child (window, "form_title"));
+
+  return subtitle != NULL ? subtitle : "";
+}
+
+static char *
+open_uuid (DoctorWindow *window)
+{
+  g_autoptr(GVariant) state = g_action_group_get_action_state (G_ACTION_GROUP (window),
+                                                               "profile");
+
+  return g_variant_dup_string (state, NULL);
+}
+
+static void
+switch_profile (DoctorWindow *window,
+                const char   *uuid)
+{
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile", "s", uuid);
+}
+
+typedef struct
+{
+  DoctorWindow *window;
+  const char   *text;
+} EntryWait;
+
+static gboolean
+password_is (gpointer data)
+{
+  EntryWait *wait = data;
+
+  return g_strcmp0 (get_entry (wait->window, "password_row"), wait->text) == 0;
+}
+
+static void
+wait_password (DoctorWindow *window,
+               const char   *password)
+{
+  EntryWait wait = { window, password };
+
+  g_assert_true (doctor_test_wait_until (password_is, &wait, 10000));
+}
+
+/* The visible message dialog of @window, or NULL. */
+static AdwMessageDialog *
+find_dialog (DoctorWindow *window)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (toplevel) &&
+          gtk_window_get_transient_for (toplevel) == GTK_WINDOW (window) &&
+          gtk_widget_get_visible (GTK_WIDGET (toplevel)))
+        return ADW_MESSAGE_DIALOG (toplevel);
+    }
+
+  return NULL;
+}
+
+static gboolean
+dialog_shown (gpointer data)
+{
+  return find_dialog (data) != NULL;
+}
+
+static AdwMessageDialog *
+wait_dialog (DoctorWindow *window,
+             const char   *heading)
+{
+  AdwMessageDialog *dialog;
+
+  g_assert_true (doctor_test_wait_until (dialog_shown, window, 10000));
+  dialog = find_dialog (window);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, heading);
+  /* Nothing in a dialog is markup: it shows names, file contents and keyring messages. */
+  g_assert_false (adw_message_dialog_get_heading_use_markup (dialog));
+  g_assert_false (adw_message_dialog_get_body_use_markup (dialog));
+  return dialog;
+}
+
+static GtkWidget *
+find_descendant (GtkWidget  *root,
+                 GType       type,
+                 const char *label)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type) &&
+      (label == NULL ||
+       (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0) ||
+       (GTK_IS_CHECK_BUTTON (root) &&
+        g_strcmp0 (gtk_check_button_get_label (GTK_CHECK_BUTTON (root)), label) == 0)))
+    return root;
+
+  for (GtkWidget *widget = gtk_widget_get_first_child (root); widget != NULL;
+       widget = gtk_widget_get_next_sibling (widget))
+    {
+      GtkWidget *found = find_descendant (widget, type, label);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+/* Clicks the dialog's button of @label, as a user does. */
+static void
+click_response (AdwMessageDialog *dialog,
+                const char       *label)
+{
+  GtkWidget *button = find_descendant (GTK_WIDGET (dialog), GTK_TYPE_BUTTON, label);
+
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_signal_emit_by_name (button, "clicked");
+}
+
+static GtkEditable *
+dialog_entry (AdwMessageDialog *dialog)
+{
+  GtkWidget *entry = find_descendant (GTK_WIDGET (dialog), GTK_TYPE_ENTRY, NULL);
+
+  g_assert_nonnull (entry);
+  return GTK_EDITABLE (entry);
+}
+
+static void
+append_labels (GtkWidget *root,
+               GString   *text)
+{
+  if (GTK_IS_LABEL (root))
+    {
+      g_assert_false (gtk_label_get_use_markup (GTK_LABEL (root)));
+      g_string_append (text, gtk_label_get_text (GTK_LABEL (root)));
+      g_string_append_c (text, '\n');
+    }
+
+  for (GtkWidget *widget = gtk_widget_get_first_child (root); widget != NULL;
+       widget = gtk_widget_get_next_sibling (widget))
+    append_labels (widget, text);
+}
+
+/* What the extra child of @dialog says. */
+static char *
+dialog_text (AdwMessageDialog *dialog)
+{
+  GString *text = g_string_new (NULL);
+
+  append_labels (adw_message_dialog_get_extra_child (dialog), text);
+  return g_string_free (text, FALSE);
+}
+
+static void
+save_as (DoctorWindow *window,
+         const char   *name)
+{
+  AdwMessageDialog *dialog;
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save-as", NULL);
+  dialog = wait_dialog (window, "Save Profile");
+  gtk_editable_set_text (dialog_entry (dialog), name);
+  click_response (dialog, "_Save");
+  g_assert_null (find_dialog (window));
+}
+
+static void
+test_profile_save (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autoptr(GSettings) settings = app_settings ();
+  g_autoptr(DoctorKeyringSecret) stored = NULL;
+  g_autofree char *uuid = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *last = NULL;
+
+  config_setup (&config);
+  window = new_profile_window (&config);
+  g_assert_null (doctor_window_get_profile (window));
+  g_assert_cmpstr (form_subtitle (window), ==, "");
+
+  set_entry (window, "host_row", "smtp.example.com");
+  set_entry (window, "user_row", "me");
+  set_entry (window, "password_row", PASSWORD);
+  gtk_switch_set_active (child (window, "remember_switch"), TRUE);
+
+  /* With no profile open, Save asks for a name; one that is taken cannot be chosen. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save", NULL);
+  dialog = wait_dialog (window, "Save Profile");
+  gtk_editable_set_text (dialog_entry (dialog), "  ");
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "ok"));
+  gtk_editable_set_text (dialog_entry (dialog), "Work");
+  click_response (dialog, "_Save");
+  g_assert_null (find_dialog (window));
+
+  g_assert_nonnull (doctor_window_get_profile (window));
+  g_assert_cmpstr (doctor_window_get_profile (window)->name, ==, "Work");
+  uuid = g_strdup (doctor_window_get_profile (window)->uuid);
+  g_assert_cmpstr (form_subtitle (window), ==, "Work");
+  last = g_settings_get_string (settings, "last-profile");
+  g_assert_cmpstr (last, ==, uuid);
+
+  /* The file has the profile and not the password; the keyring has the password. */
+  text = read_profiles_file (&config);
+  g_assert_nonnull (strstr (text, "\"Work\""));
+  g_assert_nonnull (strstr (text, "smtp.example.com"));
+  g_assert_nonnull (strstr (text, uuid));
+  g_assert_null (strstr (text, PASSWORD));
+  g_clear_pointer (&text, g_free);
+  wait_idle (window);
+  stored = keyring_password (uuid);
+  g_assert_cmpstr (stored, ==, PASSWORD);
+
+  /* An edit shows in the subtitle; Save then saves in place, without asking. */
+  set_entry (window, "from_row", "me@example.com");
+  g_assert_cmpstr (form_subtitle (window), ==, "Work (edited)");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save", NULL);
+  g_assert_null (find_dialog (window));
+  g_assert_cmpstr (form_subtitle (window), ==, "Work");
+  text = read_profiles_file (&config);
+  g_assert_nonnull (strstr (text, "me@example.com"));
+  g_assert_null (strstr (text, PASSWORD));
+  g_clear_pointer (&text, g_free);
+
+  /* Save As makes a second profile and opens it; its name may not be one that is taken. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save-as", NULL);
+  dialog = wait_dialog (window, "Save Profile");
+  g_assert_cmpstr (gtk_editable_get_text (dialog_entry (dialog)), ==, "Work (2)");
+  gtk_editable_set_text (dialog_entry (dialog), "Work");
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "ok"));
+  gtk_editable_set_text (dialog_entry (dialog), "Home");
+  click_response (dialog, "_Save");
+  g_assert_cmpstr (form_subtitle (window), ==, "Home");
+  g_assert_cmpstr (doctor_window_get_profile (window)->uuid, !=, uuid);
+  g_assert_cmpuint (g_menu_model_get_n_items (child (window, "profiles_section")), ==, 2);
+
+  /* Back to Work, and "Remember Password" turned off there: the keyring item goes. */
+  switch_profile (window, uuid);
+  g_assert_cmpstr (form_subtitle (window), ==, "Work");
+  wait_password (window, PASSWORD);
+  gtk_switch_set_active (child (window, "remember_switch"), FALSE);
+  g_assert_cmpstr (form_subtitle (window), ==, "Work (edited)");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save", NULL);
+  wait_idle (window);
+  g_assert_true (keyring_has_none (uuid));
+  /* The password stays in the form for this session. */
+  g_assert_cmpstr (get_entry (window, "password_row"), ==, PASSWORD);
+
+  destroy_window (window);
+  config_teardown (&config);
+}
+
+static void
+test_profile_switch (void)
+{
+  Config config;
+  DoctorWindow *window;
+  GMenuModel *section;
+  g_autofree char *alpha = NULL;
+  g_autofree char *beta = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *label = NULL;
+  g_autoptr(GSettings) settings = app_settings ();
+
+  config_setup (&config);
+  alpha = seed_profile (&config, "Alpha", "smtp.alpha.example", "alice", "pw-alpha");
+  beta = seed_profile (&config, "Beta_2", "smtp.beta.example", "bob", "pw-beta");
+  window = new_profile_window (&config);
+
+  /* Both are in the menu, by name; an underscore is shown, not taken for a mnemonic. */
+  section = child (window, "profiles_section");
+  g_assert_cmpuint (g_menu_model_get_n_items (section), ==, 2);
+  g_menu_model_get_item_attribute (section, 1, G_MENU_ATTRIBUTE_LABEL, "s", &label);
+  g_assert_cmpstr (label, ==, "Beta__2");
+
+  switch_profile (window, alpha);
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.alpha.example");
+  g_assert_cmpstr (get_entry (window, "user_row"), ==, "alice");
+  g_assert_cmpstr (form_subtitle (window), ==, "Alpha");
+  state = open_uuid (window);
+  g_assert_cmpstr (state, ==, alpha);
+  g_clear_pointer (&state, g_free);
+  /* The password comes from the keyring, and is not an unsaved change. */
+  wait_password (window, "pw-alpha");
+  g_assert_cmpstr (form_subtitle (window), ==, "Alpha");
+
+  switch_profile (window, beta);
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.beta.example");
+  g_assert_cmpstr (get_entry (window, "user_row"), ==, "bob");
+  wait_password (window, "pw-beta");
+  g_assert_cmpstr (form_subtitle (window), ==, "Beta_2");
+
+  switch_profile (window, alpha);
+  wait_password (window, "pw-alpha");
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.alpha.example");
+  destroy_window (window);
+
+  /* The last profile opens again at the next start, with its password. */
+  state = g_settings_get_string (settings, "last-profile");
+  g_assert_cmpstr (state, ==, alpha);
+  window = new_profile_window (&config);
+  g_assert_nonnull (doctor_window_get_profile (window));
+  g_assert_cmpstr (doctor_window_get_profile (window)->uuid, ==, alpha);
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.alpha.example");
+  wait_password (window, "pw-alpha");
+  destroy_window (window);
+
+  config_teardown (&config);
+}
+
+static void
+test_profile_unsaved (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autofree char *alpha = NULL;
+  g_autofree char *beta = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *text = NULL;
+
+  config_setup (&config);
+  alpha = seed_profile (&config, "Alpha", "smtp.alpha.example", "alice", NULL);
+  beta = seed_profile (&config, "Beta", "smtp.beta.example", "bob", NULL);
+  window = new_profile_window (&config);
+
+  /* Unchanged: switching does not ask. */
+  switch_profile (window, alpha);
+  g_assert_null (find_dialog (window));
+  set_entry (window, "host_row", "smtp.changed.example");
+  g_assert_cmpstr (form_subtitle (window), ==, "Alpha (edited)");
+
+  /* Cancel keeps the edit and the profile. */
+  switch_profile (window, beta);
+  dialog = wait_dialog (window, "Save Changes to “Alpha”?");
+  click_response (dialog, "_Cancel");
+  g_assert_null (find_dialog (window));
+  g_assert_cmpstr (doctor_window_get_profile (window)->uuid, ==, alpha);
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.changed.example");
+  state = open_uuid (window);
+  g_assert_cmpstr (state, ==, alpha);
+
+  /* Discard switches, and the edit is lost. */
+  switch_profile (window, beta);
+  dialog = wait_dialog (window, "Save Changes to “Alpha”?");
+  click_response (dialog, "_Discard");
+  g_assert_cmpstr (doctor_window_get_profile (window)->uuid, ==, beta);
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.beta.example");
+  text = read_profiles_file (&config);
+  g_assert_null (strstr (text, "smtp.changed.example"));
+  g_clear_pointer (&text, g_free);
+
+  /* Save saves, then switches. */
+  set_entry (window, "host_row", "smtp.beta2.example");
+  switch_profile (window, alpha);
+  dialog = wait_dialog (window, "Save Changes to “Beta”?");
+  click_response (dialog, "_Save");
+  g_assert_cmpstr (doctor_window_get_profile (window)->uuid, ==, alpha);
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.alpha.example");
+  text = read_profiles_file (&config);
+  g_assert_nonnull (strstr (text, "smtp.beta2.example"));
+
+  destroy_window (window);
+  config_teardown (&config);
+}
+
+static void
+test_profile_rename_duplicate (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autofree char *alpha = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(DoctorKeyringSecret) copied = NULL;
+  const DoctorProfile *copy;
+
+  config_setup (&config);
+  alpha = seed_profile (&config, "Alpha", "smtp.alpha.example", "alice", "pw-alpha");
+  window = new_profile_window (&config);
+  switch_profile (window, alpha);
+  wait_password (window, "pw-alpha");
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-rename", NULL);
+  dialog = wait_dialog (window, "Rename Profile");
+  g_assert_cmpstr (gtk_editable_get_text (dialog_entry (dialog)), ==, "Alpha");
+  gtk_editable_set_text (dialog_entry (dialog), "Relay");
+  click_response (dialog, "_Rename");
+  g_assert_cmpstr (form_subtitle (window), ==, "Relay");
+  g_assert_cmpstr (doctor_window_get_profile (window)->uuid, ==, alpha);
+  text = read_profiles_file (&config);
+  g_assert_nonnull (strstr (text, "\"Relay\""));
+  g_assert_null (strstr (text, "\"Alpha\""));
+
+  /* The copy opens, under a name of its own, with the password in the keyring for it too. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-duplicate", NULL);
+  copy = doctor_window_get_profile (window);
+  g_assert_nonnull (copy);
+  g_assert_cmpstr (copy->name, ==, "Relay (Copy)");
+  g_assert_cmpstr (copy->uuid, !=, alpha);
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.alpha.example");
+  g_assert_cmpstr (get_entry (window, "password_row"), ==, "pw-alpha");
+  wait_idle (window);
+  copied = keyring_password (copy->uuid);
+  g_assert_cmpstr (copied, ==, "pw-alpha");
+  g_assert_cmpuint (g_menu_model_get_n_items (child (window, "profiles_section")), ==, 2);
+
+  destroy_window (window);
+  config_teardown (&config);
+}
+
+static void
+test_profile_delete_undo (void)
+{
+  Config config;
+  DoctorWindow *window;
+  g_autofree char *alpha = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *state = NULL;
+  g_autoptr(DoctorKeyringSecret) kept = NULL;
+
+  config_setup (&config);
+  alpha = seed_profile (&config, "Alpha", "smtp.alpha.example", "alice", "pw-alpha");
+  window = new_profile_window (&config);
+  switch_profile (window, alpha);
+  wait_password (window, "pw-alpha");
+
+  /* Deleted from the file at once; the keyring item waits for the undo toast. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-delete", NULL);
+  g_assert_null (doctor_window_get_profile (window));
+  g_assert_cmpstr (form_subtitle (window), ==, "");
+  text = read_profiles_file (&config);
+  g_assert_null (strstr (text, "Alpha"));
+  g_clear_pointer (&text, g_free);
+  g_assert_cmpuint (g_menu_model_get_n_items (child (window, "profiles_section")), ==, 0);
+  wait_idle (window);
+  kept = keyring_password (alpha);
+  g_assert_cmpstr (kept, ==, "pw-alpha");
+
+  /* Undo brings it back, and opens it again. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-undo-delete", "s", alpha);
+  text = read_profiles_file (&config);
+  g_assert_nonnull (strstr (text, "Alpha"));
+  g_clear_pointer (&text, g_free);
+  g_assert_nonnull (doctor_window_get_profile (window));
+  g_assert_cmpstr (form_subtitle (window), ==, "Alpha");
+  state = open_uuid (window);
+  g_assert_cmpstr (state, ==, alpha);
+  g_assert_cmpuint (g_menu_model_get_n_items (child (window, "profiles_section")), ==, 1);
+
+  /* Deleted again, and the window closes before the toast is gone: the keyring item goes. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-delete", NULL);
+  destroy_window (window);
+  g_assert_true (doctor_test_wait_until (keyring_has_none, alpha, 10000));
+
+  config_teardown (&config);
+}
+
+static void
+test_profile_damaged (void)
+{
+  static const char damaged[] = "{\"version\": 1, \"profiles\": [{\"uuid\": ";
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autofree char *profiles_dir = NULL;
+  g_autofree char *kept = NULL;
+  const char *name;
+  const char *body;
+
+  config_setup (&config);
+  profiles_dir = g_path_get_dirname (config.path);
+  g_assert_cmpint (g_mkdir_with_parents (profiles_dir, 0700), ==, 0);
+  g_file_set_contents (config.path, damaged, -1, &error);
+  g_assert_no_error (error);
+
+  window = new_profile_window (&config);
+  dialog = wait_dialog (window, "Saved Profiles Could Not Be Read");
+  body = adw_message_dialog_get_body (dialog);
+  g_assert_nonnull (strstr (body, "profiles.json.corrupt-"));
+  click_response (dialog, "_Close");
+
+  /* Nothing is lost: the bytes are kept beside, and the next save writes a new file. */
+  dir = g_dir_open (profiles_dir, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      if (g_str_has_prefix (name, "profiles.json.corrupt-"))
+        {
+          g_autofree char *path = g_build_filename (profiles_dir, name, NULL);
+
+          g_file_get_contents (path, &kept, NULL, &error);
+          g_assert_no_error (error);
+        }
+    }
+  g_assert_cmpstr (kept, ==, damaged);
+
+  set_entry (window, "host_row", "smtp.example.com");
+  save_as (window, "Fresh");
+  g_assert_cmpstr (form_subtitle (window), ==, "Fresh");
+
+  destroy_window (window);
+  config_teardown (&config);
+}
+
+/* No usable keyring: the settings are saved, the password is not, and the user is told. */
+static void
+test_profile_no_keyring (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autofree char *text = NULL;
+
+  config_setup (&config);
+  /* The core refuses a backend that libsecret does not have, without asking libsecret. */
+  g_setenv ("SECRET_BACKEND", "no-such-backend", TRUE);
+  window = new_profile_window (&config);
+
+  set_entry (window, "host_row", "smtp.example.com");
+  set_entry (window, "user_row", "me");
+  set_entry (window, "password_row", PASSWORD);
+  gtk_switch_set_active (child (window, "remember_switch"), TRUE);
+  save_as (window, "Work");
+
+  dialog = wait_dialog (window, "Password Not Saved");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "session only"));
+  click_response (dialog, "_Close");
+
+  g_assert_cmpstr (get_entry (window, "password_row"), ==, PASSWORD);
+  g_assert_cmpstr (form_subtitle (window), ==, "Work");
+  text = read_profiles_file (&config);
+  g_assert_nonnull (strstr (text, "\"Work\""));
+  g_assert_null (strstr (text, PASSWORD));
+
+  destroy_window (window);
+  g_unsetenv ("SECRET_BACKEND");
+  config_teardown (&config);
+}
+
+static GFile *
+copy_env_file (Config     *config,
+               const char *name,
+               const char *folder)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *source = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "env", name, NULL);
+  g_autofree char *dir = g_build_filename (config->dir, folder, NULL);
+  g_autofree char *path = g_build_filename (dir, ".env", NULL);
+  g_autofree char *text = NULL;
+  gsize length;
+
+  g_file_get_contents (source, &text, &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (path, text, length, &error);
+  g_assert_no_error (error);
+
+  return g_file_new_for_path (path);
+}
+
+/* Drops @files onto the window, through its drop target's own handler. */
+static gboolean
+drop_files (DoctorWindow  *window,
+            GFile        **files,
+            gsize          n_files)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  g_auto(GValue) value = G_VALUE_INIT;
+  GtkDropTarget *target = NULL;
+  gboolean accepted = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        target = GTK_DROP_TARGET (controller);
+    }
+  g_assert_nonnull (target);
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_array (files, n_files));
+  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
+
+  return accepted;
+}
+
+static void
+test_env_import (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  GtkWidget *check;
+  AdwComboRow *provider;
+  GtkStringList *names;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *alpha = NULL;
+
+  config_setup (&config);
+  alpha = seed_profile (&config, "Alpha", "smtp.alpha.example", "alice", NULL);
+  file = copy_env_file (&config, "laravel.env", "shop");
+  window = new_profile_window (&config);
+  switch_profile (window, alpha);
+  set_entry (window, "to_row", "rcpt@example.org");
+
+  /* The recipient was an edit of Alpha: importing asks first. */
+  doctor_window_open_env_file (window, file);
+  dialog = wait_dialog (window, "Save Changes to “Alpha”?");
+  click_response (dialog, "_Discard");
+
+  /* What the drop and the file chooser both lead to: what was found and what was not. */
+  dialog = wait_dialog (window, "Import Mail Settings?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Laravel"));
+  text = dialog_text (dialog);
+  g_assert_nonnull (strstr (text, "Found"));
+  g_assert_nonnull (strstr (text, "MAIL_HOST"));
+  g_assert_nonnull (strstr (text, "smtp.mailgun.org"));
+  g_assert_nonnull (strstr (text, "MAIL_PASSWORD"));
+  g_assert_nonnull (strstr (text, "Ignored"));
+  g_assert_nonnull (strstr (text, "MAIL_FROM_NAME"));
+  g_assert_null (strstr (text, "open sesame"));
+  check = find_descendant (GTK_WIDGET (dialog), GTK_TYPE_CHECK_BUTTON,
+                           "Also _remember the password");
+  g_assert_nonnull (check);
+  g_assert_false (gtk_check_button_get_active (GTK_CHECK_BUTTON (check)));
+  click_response (dialog, "_Fill the Form");
+  g_assert_null (find_dialog (window));
+
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.mailgun.org");
+  g_assert_cmpstr (get_entry (window, "port_row"), ==, "587");
+  g_assert_cmpuint (adw_combo_row_get_selected (child (window, "security_row")), ==, 0);
+  g_assert_cmpstr (get_entry (window, "user_row"), ==, "postmaster@mg.example.com");
+  g_assert_cmpstr (get_entry (window, "password_row"), ==, "9f3c1a7e-Lv#2 open sesame");
+  g_assert_cmpstr (get_entry (window, "from_row"), ==, "hello@example.com");
+  g_assert_cmpstr (get_entry (window, "to_row"), ==, "rcpt@example.org");
+  g_assert_false (gtk_switch_get_active (child (window, "remember_switch")));
+  /* The host is a preset's: the preset is chosen, for its help. */
+  provider = child (window, "provider_row");
+  names = GTK_STRING_LIST (adw_combo_row_get_model (provider));
+  g_assert_nonnull (strstr (gtk_string_list_get_string (names,
+                                                        adw_combo_row_get_selected (provider)),
+                            "Mailgun"));
+
+  /* The settings are in no profile now; saving offers the app's folder as the name. */
+  g_assert_null (doctor_window_get_profile (window));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save", NULL);
+  dialog = wait_dialog (window, "Save Profile");
+  g_assert_cmpstr (gtk_editable_get_text (dialog_entry (dialog)), ==, "shop");
+  click_response (dialog, "_Cancel");
+
+  /* Dropped onto the window, over them: that asks too, and the password is remembered if the
+   * user says so. */
+  g_assert_true (drop_files (window, &file, 1));
+  dialog = wait_dialog (window, "Save the Settings?");
+  click_response (dialog, "_Discard");
+  dialog = wait_dialog (window, "Import Mail Settings?");
+  check = find_descendant (GTK_WIDGET (dialog), GTK_TYPE_CHECK_BUTTON,
+                           "Also _remember the password");
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (check), TRUE);
+  click_response (dialog, "_Fill the Form");
+  g_assert_true (gtk_switch_get_active (child (window, "remember_switch")));
+
+  destroy_window (window);
+  config_teardown (&config);
+}
+
+static void
+test_env_import_errors (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GFile) file = NULL;
+
+  config_setup (&config);
+  path = g_build_filename (config.dir, "no-mail.env", NULL);
+  g_file_set_contents (path, "APP_NAME=<b>Shop</b>\nDB_HOST=127.0.0.1\n", -1, &error);
+  g_assert_no_error (error);
+  file = g_file_new_for_path (path);
+  window = new_profile_window (&config);
+
+  g_assert_true (drop_files (window, &file, 1));
+  dialog = wait_dialog (window, "No Settings Imported");
+  g_assert_cmpstr (adw_message_dialog_get_body (dialog), !=, "");
+  click_response (dialog, "_Close");
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "");
+
+  /* Two files at once are refused: which one would it be? */
+  {
+    GFile *two[] = { file, file };
+
+    g_assert_false (drop_files (window, two, 2));
+    g_assert_null (find_dialog (window));
+  }
+
+  destroy_window (window);
+  config_teardown (&config);
+}
+
+static void
+test_copy_env (void)
+{
+  DoctorWindow *window = new_window ();
+  g_autofree char *laravel = NULL;
+  g_autofree char *django = NULL;
+
+  set_entry (window, "host_row", "smtp.example.com");
+  set_entry (window, "port_row", "2525");
+  set_entry (window, "user_row", "me");
+  set_entry (window, "password_row", PASSWORD);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.copy-env", "s", "laravel");
+  laravel = read_clipboard (GTK_WIDGET (window));
+  g_assert_nonnull (strstr (laravel, "MAIL_HOST=smtp.example.com\n"));
+  g_assert_nonnull (strstr (laravel, "MAIL_PORT=2525\n"));
+  g_assert_nonnull (strstr (laravel, "MAIL_USERNAME=me\n"));
+  g_assert_nonnull (strstr (laravel, DOCTOR_ENV_PASSWORD_PLACEHOLDER));
+  g_assert_null (strstr (laravel, PASSWORD));
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.copy-env", "s", "django");
+  django = read_clipboard (GTK_WIDGET (window));
+  g_assert_nonnull (strstr (django, "EMAIL_HOST=smtp.example.com\n"));
+  g_assert_null (strstr (django, PASSWORD));
+
+  destroy_window (window);
+}
+
 static gboolean
 is_mapped (gpointer data)
 {
@@ -581,6 +1476,16 @@ main (int   argc,
   g_test_add_func ("/app/suggestion", test_suggestion_fills_form);
   g_test_add_func ("/app/server-text-literal", test_server_text_literal);
   g_test_add_func ("/app/render", test_render_not_blank);
+  g_test_add_func ("/app/profile/save", test_profile_save);
+  g_test_add_func ("/app/profile/switch", test_profile_switch);
+  g_test_add_func ("/app/profile/unsaved", test_profile_unsaved);
+  g_test_add_func ("/app/profile/rename-duplicate", test_profile_rename_duplicate);
+  g_test_add_func ("/app/profile/delete-undo", test_profile_delete_undo);
+  g_test_add_func ("/app/profile/damaged", test_profile_damaged);
+  g_test_add_func ("/app/profile/no-keyring", test_profile_no_keyring);
+  g_test_add_func ("/app/env/import", test_env_import);
+  g_test_add_func ("/app/env/import-errors", test_env_import_errors);
+  g_test_add_func ("/app/env/copy", test_copy_env);
 
   return g_test_run ();
 }

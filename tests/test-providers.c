@@ -4,7 +4,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Covers the built-in data/providers.json (it loads, every preset is complete, the facts the
- * advice relies on are there), lookup by id and by host, and the loader's defences against
+ * advice relies on are there), lookup by id, by host, by mail domain and by MX host (the
+ * fields of discovery: domains, mx_patterns, https_api), and the loader's defences against
  * bad input: syntax errors, a wrong version, wrong types at every level, deep nesting, an
  * oversized file, trailing data and the leniencies of json-glib 1.6. Unknown fields load.
  */
@@ -145,6 +146,34 @@ test_builtin_complete (void)
           g_assert_false (alternative->port == provider->port &&
                           alternative->security == provider->security);
         }
+
+      /* Discovery: every domain and pattern leads back to this preset, and nowhere else. */
+      g_assert_nonnull (provider->domains);
+      for (guint j = 0; provider->domains[j] != NULL; j++)
+        {
+          g_autofree char *lower = g_ascii_strdown (provider->domains[j], -1);
+
+          g_assert_cmpstr (provider->domains[j], ==, lower);
+          g_assert_true (doctor_providers_match_domain (provider->domains[j]) == provider);
+        }
+
+      g_assert_nonnull (provider->mx_patterns);
+      for (guint j = 0; provider->mx_patterns[j] != NULL; j++)
+        {
+          const char *pattern = provider->mx_patterns[j];
+          g_autofree char *host = g_strconcat ("mx1.", pattern[0] == '.' ? pattern + 1 : pattern,
+                                               NULL);
+
+          g_assert_true (doctor_providers_match_mx (host) == provider);
+          g_assert_nonnull (doctor_provider_match_mx_pattern (provider, host));
+        }
+
+      g_assert_true ((provider->https_api_name == NULL) == (provider->https_api_url == NULL));
+      if (provider->https_api_url != NULL)
+        {
+          g_assert_cmpstr (provider->https_api_name, !=, "");
+          g_assert_true (g_str_has_prefix (provider->https_api_url, "https://"));
+        }
     }
 }
 
@@ -205,6 +234,36 @@ test_builtin_facts (void)
 
   g_assert_cmpstr (bridge->host, ==, "127.0.0.1");
   g_assert_nonnull (strstr (bridge->help, "--ca-file"));
+
+  /* Discovery. */
+  g_assert_true (g_strv_contains ((const char *const *) gmail->domains, "gmail.com"));
+  g_assert_true (g_strv_contains ((const char *const *) gmail->domains, "googlemail.com"));
+  g_assert_true (g_strv_contains ((const char *const *) gmail->mx_patterns, ".google.com"));
+  g_assert_true (g_strv_contains ((const char *const *) microsoft->mx_patterns,
+                                  ".mail.protection.outlook.com"));
+  g_assert_cmpuint (g_strv_length (microsoft->domains), ==, 0);
+  g_assert_true (g_strv_contains ((const char *const *) bridge->domains, "proton.me"));
+  g_assert_cmpuint (g_strv_length (local->domains), ==, 0);
+  g_assert_cmpuint (g_strv_length (local->mx_patterns), ==, 0);
+
+  /* The way out of a network that blocks every SMTP port (issue 5, item 3). */
+  {
+    static const char *const with_api[] = {
+      "sendgrid", "mailgun", "amazon-ses", "postmark", "brevo", "mailtrap", "microsoft365",
+      "gmail",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (with_api); i++)
+      {
+        g_assert_nonnull (lookup (with_api[i])->https_api_name);
+        g_assert_nonnull (lookup (with_api[i])->https_api_url);
+      }
+  }
+  g_assert_nonnull (strstr (sendgrid->https_api_name, "Mail Send"));
+  g_assert_nonnull (strstr (microsoft->https_api_name, "Graph"));
+  g_assert_null (local->https_api_name);
+  g_assert_null (local->https_api_url);
+  g_assert_null (bridge->https_api_url);
 }
 
 static void
@@ -257,6 +316,82 @@ test_match_host (void)
 
   g_assert_true (doctor_provider_has_host (ses, "email-smtp.us-west-2.amazonaws.com"));
   g_assert_false (doctor_provider_has_host (ses, "smtp.gmail.com"));
+}
+
+static void
+test_match_domain (void)
+{
+  g_assert_true (doctor_providers_match_domain ("gmail.com") == lookup ("gmail"));
+  g_assert_true (doctor_providers_match_domain ("GMail.COM.") == lookup ("gmail"));
+  g_assert_true (doctor_providers_match_domain ("googlemail.com") == lookup ("gmail"));
+  g_assert_true (doctor_providers_match_domain ("hotmail.com") == lookup ("outlook"));
+  g_assert_true (doctor_providers_match_domain ("outlook.com") == lookup ("outlook"));
+  g_assert_true (doctor_providers_match_domain ("live.com") == lookup ("outlook"));
+  g_assert_true (doctor_providers_match_domain ("msn.com") == lookup ("outlook"));
+  g_assert_true (doctor_providers_match_domain ("ymail.com") == lookup ("yahoo"));
+  g_assert_true (doctor_providers_match_domain ("yahoo.co.uk") == lookup ("yahoo"));
+  g_assert_true (doctor_providers_match_domain ("me.com") == lookup ("icloud"));
+  g_assert_true (doctor_providers_match_domain ("mac.com") == lookup ("icloud"));
+  g_assert_true (doctor_providers_match_domain ("fastmail.fm") == lookup ("fastmail"));
+  g_assert_true (doctor_providers_match_domain ("zohomail.com") == lookup ("zoho"));
+  g_assert_true (doctor_providers_match_domain ("protonmail.com") == lookup ("proton-bridge"));
+
+  /* Whole domains only: a subdomain is another domain. */
+  g_assert_null (doctor_providers_match_domain ("mail.gmail.com"));
+  g_assert_null (doctor_providers_match_domain ("xgmail.com"));
+  g_assert_null (doctor_providers_match_domain ("gmail.co"));
+  g_assert_null (doctor_providers_match_domain ("gmail.com.evil.example"));
+  g_assert_null (doctor_providers_match_domain ("example.com"));
+  g_assert_null (doctor_providers_match_domain (""));
+  g_assert_null (doctor_providers_match_domain ("."));
+  /* A host of a preset is not a mail domain. */
+  g_assert_null (doctor_providers_match_domain ("smtp.gmail.com"));
+}
+
+static void
+test_match_mx (void)
+{
+  const DoctorProvider *gmail = lookup ("gmail");
+  const DoctorProvider *zoho = lookup ("zoho");
+
+  g_assert_true (doctor_providers_match_mx ("aspmx.l.google.com") == gmail);
+  g_assert_true (doctor_providers_match_mx ("ALT1.ASPMX.L.Google.com.") == gmail);
+  g_assert_true (doctor_providers_match_mx ("smtp.google.com") == gmail);
+  g_assert_true (doctor_providers_match_mx ("gmail-smtp-in.l.google.com") == gmail);
+  g_assert_true (doctor_providers_match_mx ("aspmx2.googlemail.com") == gmail);
+  g_assert_true (doctor_providers_match_mx ("example-com.mail.protection.outlook.com") ==
+                 lookup ("microsoft365"));
+  g_assert_true (doctor_providers_match_mx ("hotmail-com.olc.protection.outlook.com") ==
+                 lookup ("outlook"));
+  g_assert_true (doctor_providers_match_mx ("in1-smtp.messagingengine.com") ==
+                 lookup ("fastmail"));
+  g_assert_true (doctor_providers_match_mx ("mx01.mail.icloud.com") == lookup ("icloud"));
+  g_assert_true (doctor_providers_match_mx ("mta5.am0.yahoodns.net") == lookup ("yahoo"));
+  g_assert_true (doctor_providers_match_mx ("mail.protonmail.ch") == lookup ("proton-bridge"));
+  g_assert_true (doctor_providers_match_mx ("mx.zoho.eu") == zoho);
+  g_assert_true (doctor_providers_match_mx ("mx2.zoho.com.au") == zoho);
+
+  /* The pattern that matched, the longest of the provider's. */
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (gmail, "aspmx.l.google.com"), ==,
+                   "aspmx.l.google.com");
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (gmail, "alt2.aspmx.l.google.com"), ==,
+                   "aspmx.l.google.com");
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (gmail, "smtp.google.com"), ==,
+                   ".google.com");
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (zoho, "mx.zoho.eu"), ==, ".zoho.eu");
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (zoho, "mx.zoho.com.au"), ==,
+                   ".zoho.com.au");
+  g_assert_null (doctor_provider_match_mx_pattern (zoho, "aspmx.l.google.com"));
+
+  /* Only at a dot: these are not Google's. */
+  g_assert_null (doctor_providers_match_mx ("xgoogle.com"));
+  g_assert_null (doctor_providers_match_mx ("notgooglemail.com"));
+  g_assert_null (doctor_providers_match_mx ("google.com.evil.example"));
+  g_assert_null (doctor_providers_match_mx ("protection.outlook.com"));
+  g_assert_null (doctor_providers_match_mx ("outlook.com"));
+  g_assert_null (doctor_providers_match_mx ("mx.example.org"));
+  g_assert_null (doctor_providers_match_mx (""));
+  g_assert_null (doctor_providers_match_mx ("."));
 }
 
 /* The built-in file, read through the public loader: the same result as the cached copy. */
@@ -464,6 +599,90 @@ static const BadCase bad_cases[] = {
   { "alternative-bad-security",
     DOCUMENT (PROVIDER_WITH ("\"alternatives\": [{\"port\": 465, \"security\": \"yes\"}]")),
     EXPECT_INVALID },
+
+  /* Discovery: domains, mx_patterns and https_api. */
+  { "domains-string", DOCUMENT (PROVIDER_WITH ("\"domains\": \"example.com\"")), EXPECT_INVALID },
+  { "domains-object", DOCUMENT (PROVIDER_WITH ("\"domains\": {}")), EXPECT_INVALID },
+  { "domain-number", DOCUMENT (PROVIDER_WITH ("\"domains\": [1]")), EXPECT_INVALID },
+  { "domain-null", DOCUMENT (PROVIDER_WITH ("\"domains\": [null]")), EXPECT_INVALID },
+  { "domain-empty", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"\"]")), EXPECT_INVALID },
+  { "domain-upper-case", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"Example.com\"]")),
+    EXPECT_INVALID },
+  { "domain-single-label", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"localhost\"]")),
+    EXPECT_INVALID },
+  { "domain-leading-dot", DOCUMENT (PROVIDER_WITH ("\"domains\": [\".example.com\"]")),
+    EXPECT_INVALID },
+  { "domain-trailing-dot", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"example.com.\"]")),
+    EXPECT_INVALID },
+  { "domain-empty-label", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"example..com\"]")),
+    EXPECT_INVALID },
+  { "domain-space", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"exa mple.com\"]")),
+    EXPECT_INVALID },
+  { "domain-underscore", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"ex_ample.com\"]")),
+    EXPECT_INVALID },
+  { "domain-hyphen-first", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"-example.com\"]")),
+    EXPECT_INVALID },
+  { "domain-hyphen-last", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"example-.com\"]")),
+    EXPECT_INVALID },
+  { "domain-label-too-long",
+    DOCUMENT (PROVIDER_WITH ("\"domains\": [\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaa.com\"]")),
+    EXPECT_INVALID },
+  { "domain-twice", DOCUMENT (PROVIDER_WITH ("\"domains\": [\"example.com\", \"example.com\"]")),
+    EXPECT_INVALID },
+  { "domain-of-other-provider",
+    DOCUMENT (PROVIDER_WITH ("\"domains\": [\"example.com\"]") ", "
+              "{\"id\": \"other\", \"name\": \"Other\", \"host\": \"smtp.other.example\", "
+              "\"port\": 587, \"security\": \"starttls\", \"help\": \"Help.\", "
+              "\"domains\": [\"other.example\", \"example.com\"]}"),
+    EXPECT_INVALID },
+  { "mx-patterns-string", DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": \".example.com\"")),
+    EXPECT_INVALID },
+  { "mx-pattern-number", DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": [25]")), EXPECT_INVALID },
+  { "mx-pattern-tld", DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": [\".com\"]")), EXPECT_INVALID },
+  { "mx-pattern-dot", DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": [\".\"]")), EXPECT_INVALID },
+  { "mx-pattern-two-dots", DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": [\"..example.com\"]")),
+    EXPECT_INVALID },
+  { "mx-pattern-wildcard", DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": [\"*.example.com\"]")),
+    EXPECT_INVALID },
+  { "mx-pattern-upper-case", DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": [\".Example.com\"]")),
+    EXPECT_INVALID },
+  { "mx-pattern-twice",
+    DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": [\"example.com\", \".example.com\"]")),
+    EXPECT_INVALID },
+  { "mx-pattern-of-other-provider",
+    DOCUMENT (PROVIDER_WITH ("\"mx_patterns\": [\".mx.example.com\"]") ", "
+              "{\"id\": \"other\", \"name\": \"Other\", \"host\": \"smtp.other.example\", "
+              "\"port\": 587, \"security\": \"starttls\", \"help\": \"Help.\", "
+              "\"mx_patterns\": [\"mx.example.com\"]}"),
+    EXPECT_INVALID },
+  { "https-api-string", DOCUMENT (PROVIDER_WITH ("\"https_api\": \"https://api.example.com\"")),
+    EXPECT_INVALID },
+  { "https-api-array",
+    DOCUMENT (PROVIDER_WITH ("\"https_api\": [{\"name\": \"API\", "
+                             "\"url\": \"https://example.com/api\"}]")),
+    EXPECT_INVALID },
+  { "https-api-null", DOCUMENT (PROVIDER_WITH ("\"https_api\": null")), EXPECT_INVALID },
+  { "https-api-no-url", DOCUMENT (PROVIDER_WITH ("\"https_api\": {\"name\": \"API\"}")),
+    EXPECT_INVALID },
+  { "https-api-no-name",
+    DOCUMENT (PROVIDER_WITH ("\"https_api\": {\"url\": \"https://example.com/api\"}")),
+    EXPECT_INVALID },
+  { "https-api-name-number",
+    DOCUMENT (PROVIDER_WITH ("\"https_api\": {\"name\": 3, \"url\": \"https://example.com\"}")),
+    EXPECT_INVALID },
+  { "https-api-name-control",
+    DOCUMENT (PROVIDER_WITH ("\"https_api\": {\"name\": \"A\\u0007PI\", "
+                             "\"url\": \"https://example.com/api\"}")),
+    EXPECT_INVALID },
+  { "https-api-http",
+    DOCUMENT (PROVIDER_WITH ("\"https_api\": {\"name\": \"API\", "
+                             "\"url\": \"http://example.com/api\"}")),
+    EXPECT_INVALID },
+  { "https-api-url-space",
+    DOCUMENT (PROVIDER_WITH ("\"https_api\": {\"name\": \"API\", "
+                             "\"url\": \"https://example.com/a pi\"}")),
+    EXPECT_INVALID },
 };
 
 static void
@@ -622,6 +841,12 @@ test_accept_minimal (void)
   g_assert_cmpuint (g_strv_length (provider->expected_issuers), ==, 0);
   g_assert_cmpuint (provider->regions->len, ==, 0);
   g_assert_cmpuint (provider->alternatives->len, ==, 0);
+  g_assert_nonnull (provider->domains);
+  g_assert_cmpuint (g_strv_length (provider->domains), ==, 0);
+  g_assert_nonnull (provider->mx_patterns);
+  g_assert_cmpuint (g_strv_length (provider->mx_patterns), ==, 0);
+  g_assert_null (provider->https_api_name);
+  g_assert_null (provider->https_api_url);
 
   /* No providers at all is a valid, if useless, file. */
   g_clear_pointer (&providers, g_ptr_array_unref);
@@ -683,6 +908,58 @@ test_accept_unknown_fields (void)
   g_assert_cmpint (provider->security, ==, DOCTOR_SECURITY_NONE);
 }
 
+/* The fields of discovery, read from a document of the test's own. */
+static void
+test_accept_discovery_fields (void)
+{
+  static const char text[] =
+    "{\"version\": 1, \"providers\": [\n"
+    "  {\"id\": \"example\", \"name\": \"Example\", \"host\": \"smtp.example.com\",\n"
+    "   \"port\": 587, \"security\": \"starttls\", \"help\": \"Help.\",\n"
+    "   \"domains\": [\"example.com\", \"mail.example.net\", \"xn--bcher-kva.example\"],\n"
+    "   \"mx_patterns\": [\".mx.example.com\", \"in.example-mail.net\"],\n"
+    "   \"https_api\": {\"name\": \"Example Send API\", \"url\": \"https://example.com/api\",\n"
+    "                 \"method\": \"POST\"}},\n"
+    "  {\"id\": \"other\", \"name\": \"Other\", \"host\": \"smtp.other.example\",\n"
+    "   \"port\": 465, \"security\": \"tls\", \"help\": \"Help.\",\n"
+    "   \"domains\": [], \"mx_patterns\": [\".example.com\"]}\n"
+    " ]}\n";
+  g_autoptr(GPtrArray) providers = NULL;
+  g_autoptr(GError) error = NULL;
+  const DoctorProvider *example, *other;
+
+  providers = load_string (text, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (providers->len, ==, 2);
+  example = g_ptr_array_index (providers, 0);
+  other = g_ptr_array_index (providers, 1);
+
+  g_assert_cmpuint (g_strv_length (example->domains), ==, 3);
+  g_assert_cmpstr (example->domains[2], ==, "xn--bcher-kva.example");
+  g_assert_cmpuint (g_strv_length (example->mx_patterns), ==, 2);
+  /* Not translated: a product name. */
+  g_assert_cmpstr (example->https_api_name, ==, "Example Send API");
+  g_assert_cmpstr (example->https_api_url, ==, "https://example.com/api");
+  g_assert_cmpuint (g_strv_length (other->domains), ==, 0);
+  g_assert_null (other->https_api_name);
+
+  /* Patterns that overlap across providers load: the longer one is the more precise. */
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (example, "mx1.mx.example.com"), ==,
+                   ".mx.example.com");
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (other, "mx1.mx.example.com"), ==,
+                   ".example.com");
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (example, "IN.Example-Mail.NET."), ==,
+                   "in.example-mail.net");
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (example, "a.in.example-mail.net"), ==,
+                   "in.example-mail.net");
+  g_assert_null (doctor_provider_match_mx_pattern (example, "xin.example-mail.net"));
+  /* A leading dot or none: the name itself matches too. */
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (example, "mx.example.com"), ==,
+                   ".mx.example.com");
+  g_assert_cmpstr (doctor_provider_match_mx_pattern (other, "example.com"), ==, ".example.com");
+  g_assert_null (doctor_provider_match_mx_pattern (other, ""));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -696,6 +973,8 @@ main (int   argc,
   g_test_add_func ("/providers/builtin/truncated", test_truncated);
   g_test_add_func ("/providers/lookup", test_lookup);
   g_test_add_func ("/providers/match-host", test_match_host);
+  g_test_add_func ("/providers/match-domain", test_match_domain);
+  g_test_add_func ("/providers/match-mx", test_match_mx);
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
@@ -709,6 +988,7 @@ main (int   argc,
   g_test_add_func ("/providers/refuse/nul-byte", test_refuse_nul);
   g_test_add_func ("/providers/accept/minimal", test_accept_minimal);
   g_test_add_func ("/providers/accept/unknown-fields", test_accept_unknown_fields);
+  g_test_add_func ("/providers/accept/discovery-fields", test_accept_discovery_fields);
 
   return g_test_run ();
 }

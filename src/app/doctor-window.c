@@ -7,70 +7,31 @@
  * the right follows the checks as they change. There is no protocol logic and no advice text
  * here: both come from the core, so the window and the command line always agree. Input that
  * cannot be used is marked on its row as it is typed, and a run with such input does not start.
+ * Saved profiles and .env files are in doctor-window-profiles.c and doctor-window-env.c; see
+ * doctor-window-private.h.
  */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "doctor-check-row.h"
-#include "doctor-providers.h"
 #include "doctor-report.h"
 #include "doctor-transcript-window.h"
-#include "doctor-window.h"
-
-struct _DoctorWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  /* Template widgets */
-  AdwToastOverlay      *toast_overlay;
-  AdwLeaflet           *leaflet;
-  GtkWidget            *form_pane;
-  GtkWidget            *results_pane;
-  AdwComboRow          *provider_row;
-  AdwEntryRow          *host_row;
-  AdwEntryRow          *port_row;
-  AdwComboRow          *security_row;
-  AdwPreferencesGroup  *login_group;
-  AdwEntryRow          *user_row;
-  AdwPasswordEntryRow  *password_row;
-  AdwExpanderRow       *advanced_row;
-  AdwEntryRow          *timeout_row;
-  AdwActionRow         *ca_row;
-  GtkWidget            *ca_clear_button;
-  AdwEntryRow          *helo_row;
-  GtkSwitch            *plaintext_switch;
-  AdwEntryRow          *from_row;
-  AdwEntryRow          *to_row;
-  GtkLabel             *form_error_label;
-  GtkButton            *run_button;
-  GtkStack             *results_stack;
-  AdwWindowTitle       *results_title;
-  GtkImage             *verdict_icon;
-  GtkLabel             *verdict_label;
-  GtkLabel             *verdict_detail_label;
-  GtkWidget            *suggestion_group;
-  AdwActionRow         *suggestion_row;
-  AdwPreferencesGroup  *checklist_group;
-
-  /* Owned */
-  GSettings            *settings;
-  DoctorDiagnosis      *diagnosis;
-  GCancellable         *cancellable;
-  GPtrArray            *check_rows;
-  GtkFileChooserNative *chooser;
-  char                 *ca_file;
-
-  /* Borrowed: the presets are loaded once for the process */
-  GPtrArray            *providers;
-
-  DoctorSecurity        security;
-  guint                 updating : 1;
-};
+#include "doctor-window-private.h"
 
 G_DEFINE_FINAL_TYPE (DoctorWindow, doctor_window, ADW_TYPE_APPLICATION_WINDOW)
 
+enum {
+  PROP_0,
+  PROP_PROFILE_STORE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 static void update_actions (DoctorWindow *self);
+static void select_provider (DoctorWindow         *self,
+                             const DoctorProvider *provider);
 
 /* Form -------------------------------------------------------------------------------------- */
 
@@ -193,8 +154,9 @@ looks_like_mailbox (const char *text)
   return at != NULL && at != text && at[1] != '\0' && strpbrk (text, " <>\t\r\n") == NULL;
 }
 
-/* Reads the form into a target. With @mark, every row with unusable input is marked; a row left
- * empty only counts when @complete (the user pressed Run). Returns NULL when a run must not
+/* Reads the form into a target. Every row with unusable input is marked; a row left empty only
+ * counts when @complete (the user pressed Run): until then a test message may have only one of
+ * its addresses, as a profile or a .env file may keep it. Returns NULL when a run must not
  * start, with the reason in @message. */
 static DoctorTarget *
 read_form (DoctorWindow  *self,
@@ -202,6 +164,7 @@ read_form (DoctorWindow  *self,
            char         **message)
 {
   g_autoptr(DoctorTarget) target = NULL;
+  g_autoptr(DoctorTarget) checked = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *host_text = entry_text_stripped (self->host_row);
   g_autofree char *host = NULL;
@@ -286,14 +249,28 @@ read_form (DoctorWindow  *self,
   target->mail_from = *from != '\0' ? g_strdup (from) : NULL;
   target->rcpt_to = *to != '\0' ? g_strdup (to) : NULL;
 
-  /* The core checks what goes on the wire (line breaks, control characters). */
-  if (!doctor_target_validate (target, &error))
+  /* The core checks what goes on the wire (line breaks, control characters); a lone address
+   * is checked as if it were both. */
+  checked = doctor_target_copy (target);
+  if (!complete && checked->mail_from == NULL)
+    checked->mail_from = g_strdup (checked->rcpt_to);
+  if (!complete && checked->rcpt_to == NULL)
+    checked->rcpt_to = g_strdup (checked->mail_from);
+  if (!doctor_target_validate (checked, &error))
     {
       *message = g_strdup (error->message);
       return NULL;
     }
 
   return g_steal_pointer (&target);
+}
+
+/* The form's settings as a profile or a .env file keeps them. */
+DoctorTarget *
+_doctor_window_read_settings (DoctorWindow  *self,
+                              char         **message)
+{
+  return read_form (self, FALSE, message);
 }
 
 static void
@@ -345,11 +322,7 @@ on_host_changed (DoctorWindow *self)
   /* Typing another server leaves the preset. */
   provider = selected_provider (self);
   if (provider != NULL && *host != '\0' && !doctor_provider_has_host (provider, host))
-    {
-      self->updating = TRUE;
-      adw_combo_row_set_selected (self->provider_row, 0);
-      self->updating = FALSE;
-    }
+    select_provider (self, NULL);
 
   validate_live (self);
 }
@@ -400,6 +373,49 @@ on_security_changed (DoctorWindow *self)
   validate_live (self);
 }
 
+/* What goes into the login fields for @provider, under the Login heading. */
+static void
+set_login_hint (DoctorWindow         *self,
+                const DoctorProvider *provider)
+{
+  const char *hint;
+  g_autofree char *escaped = NULL;
+
+  if (provider == NULL)
+    hint = _("Leave empty to check the server without logging in");
+  else if (provider->user_hint != NULL)
+    hint = provider->user_hint;
+  else if (!provider->login_required)
+    hint = _("This server takes no login");
+  else
+    hint = NULL;
+
+  /* The group's description is always markup in libadwaita 1.2. */
+  escaped = hint != NULL ? g_markup_escape_text (hint, -1) : NULL;
+  adw_preferences_group_set_description (self->login_group, escaped);
+}
+
+/* Selects @provider's preset (or "Other Server") without filling the form from it. */
+static void
+select_provider (DoctorWindow         *self,
+                 const DoctorProvider *provider)
+{
+  guint position = 0;
+  gboolean updating;
+
+  for (guint i = 0; provider != NULL && i < self->providers->len; i++)
+    {
+      if (g_ptr_array_index (self->providers, i) == provider)
+        position = i + 1;
+    }
+
+  updating = self->updating;
+  self->updating = TRUE;
+  adw_combo_row_set_selected (self->provider_row, position);
+  self->updating = updating;
+  set_login_hint (self, provider);
+}
+
 static void
 apply_provider (DoctorWindow         *self,
                 const DoctorProvider *provider)
@@ -413,20 +429,8 @@ apply_provider (DoctorWindow         *self,
       select_security (self, provider->security);
       if (provider->user != NULL)
         gtk_editable_set_text (GTK_EDITABLE (self->user_row), provider->user);
-      const char *hint = provider->user_hint != NULL ? provider->user_hint
-                         : provider->login_required ? NULL
-                         : _("This server takes no login");
-      /* The group's description is always markup in libadwaita 1.2. */
-      g_autofree char *escaped = hint != NULL ? g_markup_escape_text (hint, -1) : NULL;
-
-      adw_preferences_group_set_description (self->login_group, escaped);
     }
-  else
-    {
-      adw_preferences_group_set_description (self->login_group,
-                                             _("Leave empty to check the server without "
-                                               "logging in"));
-    }
+  set_login_hint (self, provider);
 
   self->updating = FALSE;
   validate_live (self);
@@ -460,6 +464,7 @@ set_ca_file (DoctorWindow *self,
     }
 
   gtk_widget_set_visible (self->ca_clear_button, path != NULL);
+  _doctor_window_profiles_update (self);
 }
 
 static void
@@ -538,12 +543,7 @@ doctor_window_set_target_text (DoctorWindow  *self,
 
   /* A known provider's host selects its preset, for its help. */
   provider = doctor_providers_match_host (host);
-  adw_combo_row_set_selected (self->provider_row, 0);
-  for (guint i = 0; provider != NULL && i < self->providers->len; i++)
-    {
-      if (g_ptr_array_index (self->providers, i) == provider)
-        adw_combo_row_set_selected (self->provider_row, i + 1);
-    }
+  select_provider (self, provider);
 
   self->updating = FALSE;
   validate_live (self);
@@ -565,7 +565,50 @@ doctor_window_set_ca_file (DoctorWindow *self,
     adw_expander_row_set_expanded (self->advanced_row, TRUE);
 }
 
-/* The run ------------------------------------------------------------------------------------ */
+/* Fills every field from @target, selecting @provider's preset without applying it. The
+ * recipient stays when @keep_recipient: a .env file never names one, and the user's own stays.
+ */
+void
+_doctor_window_fill_form (DoctorWindow         *self,
+                          const DoctorTarget   *target,
+                          const DoctorProvider *provider,
+                          gboolean              keep_recipient)
+{
+  char timeout[G_ASCII_DTOSTR_BUF_SIZE];
+
+  self->updating = TRUE;
+
+  gtk_editable_set_text (GTK_EDITABLE (self->host_row), target->host != NULL ? target->host : "");
+  select_security (self, target->security);
+  set_port (self, doctor_target_get_port (target));
+  select_provider (self, provider);
+  gtk_editable_set_text (GTK_EDITABLE (self->user_row), target->user != NULL ? target->user : "");
+  gtk_editable_set_text (GTK_EDITABLE (self->password_row),
+                         target->secret != NULL ? target->secret : "");
+  gtk_switch_set_active (self->plaintext_switch, target->allow_plaintext_auth);
+  set_ca_file (self, target->ca_file);
+  g_ascii_formatd (timeout, sizeof timeout, "%g", doctor_target_get_timeout_ms (target) / 1000.0);
+  gtk_editable_set_text (GTK_EDITABLE (self->timeout_row), timeout);
+  gtk_editable_set_text (GTK_EDITABLE (self->helo_row),
+                         target->helo_name != NULL ? target->helo_name : "");
+  gtk_editable_set_text (GTK_EDITABLE (self->from_row),
+                         target->mail_from != NULL ? target->mail_from : "");
+  if (!keep_recipient)
+    gtk_editable_set_text (GTK_EDITABLE (self->to_row),
+                           target->rcpt_to != NULL ? target->rcpt_to : "");
+
+  self->updating = FALSE;
+  validate_live (self);
+  _doctor_window_profiles_update (self);
+}
+
+const DoctorProvider *
+_doctor_window_get_provider (DoctorWindow *self)
+{
+  return selected_provider (self);
+}
+
+/* Messages ----------------------------------------------------------------------------------- */
 
 static void
 show_toast (DoctorWindow *self,
@@ -576,6 +619,68 @@ show_toast (DoctorWindow *self,
   adw_toast_set_timeout (toast, 3);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
+
+void
+_doctor_window_show_toast (DoctorWindow *self,
+                           const char   *title)
+{
+  show_toast (self, title);
+}
+
+/* A dialog of plain text (never markup: @body may hold text from a file, the keyring or a
+ * server) with a Close button.
+ */
+void
+_doctor_window_show_message (DoctorWindow *self,
+                             const char   *heading,
+                             const char   *body)
+{
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
+
+  adw_message_dialog_set_body_use_markup (ADW_MESSAGE_DIALOG (dialog), FALSE);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_error_details_clicked (AdwToast *toast,
+                          gpointer  user_data)
+{
+  DoctorWindow *self = DOCTOR_WINDOW (gtk_widget_get_ancestor (user_data,
+                                                               DOCTOR_TYPE_WINDOW));
+  const char *heading = g_object_get_data (G_OBJECT (toast), "heading");
+  const char *message = g_object_get_data (G_OBJECT (toast), "message");
+
+  if (self != NULL)
+    _doctor_window_show_message (self, heading, message);
+}
+
+/* A short @title in a toast, with a button that shows the whole @message: for problems that
+ * are worth knowing but not worth stopping for, such as a keyring that could not be read.
+ */
+void
+_doctor_window_show_error_toast (DoctorWindow *self,
+                                 const char   *title,
+                                 const char   *heading,
+                                 const char   *message)
+{
+  AdwToast *toast = adw_toast_new (title);
+
+  adw_toast_set_timeout (toast, 10);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  /* Translators: the button of a toast that tells of a problem, to read all of it */
+  adw_toast_set_button_label (toast, _("_Details"));
+  g_object_set_data_full (G_OBJECT (toast), "heading", g_strdup (heading), g_free);
+  g_object_set_data_full (G_OBJECT (toast), "message", g_strdup (message), g_free);
+  g_signal_connect_object (toast, "button-clicked", G_CALLBACK (on_error_details_clicked),
+                           self->toast_overlay, 0);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* The run ------------------------------------------------------------------------------------ */
 
 static void
 clear_checklist (DoctorWindow *self)
@@ -707,6 +812,36 @@ on_run_done (GObject      *object,
   set_verdict (self);
 }
 
+/* Says what is wrong with the form, on the form, and puts the focus on the first row to fix. */
+void
+_doctor_window_show_form_problem (DoctorWindow *self,
+                                  const char   *message)
+{
+  GtkWidget *rows[] = {
+    GTK_WIDGET (self->host_row), GTK_WIDGET (self->port_row),
+    GTK_WIDGET (self->password_row), GTK_WIDGET (self->timeout_row),
+    GTK_WIDGET (self->helo_row), GTK_WIDGET (self->from_row), GTK_WIDGET (self->to_row),
+  };
+
+  gtk_label_set_text (self->form_error_label, message);
+  gtk_widget_set_visible (GTK_WIDGET (self->form_error_label), TRUE);
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+  show_toast (self, message);
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      if (gtk_widget_has_css_class (rows[i], "error"))
+        {
+          if (rows[i] == GTK_WIDGET (self->timeout_row) ||
+              rows[i] == GTK_WIDGET (self->helo_row) ||
+              rows[i] == GTK_WIDGET (self->from_row) || rows[i] == GTK_WIDGET (self->to_row))
+            adw_expander_row_set_expanded (self->advanced_row, TRUE);
+          gtk_widget_grab_focus (rows[i]);
+          break;
+        }
+    }
+}
+
 void
 doctor_window_run (DoctorWindow *self)
 {
@@ -723,30 +858,7 @@ doctor_window_run (DoctorWindow *self)
   target = read_form (self, TRUE, &message);
   if (target == NULL)
     {
-      GtkWidget *rows[] = {
-        GTK_WIDGET (self->host_row), GTK_WIDGET (self->port_row),
-        GTK_WIDGET (self->password_row), GTK_WIDGET (self->timeout_row),
-        GTK_WIDGET (self->helo_row), GTK_WIDGET (self->from_row), GTK_WIDGET (self->to_row),
-      };
-
-      gtk_label_set_text (self->form_error_label, message);
-      gtk_widget_set_visible (GTK_WIDGET (self->form_error_label), TRUE);
-      adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
-      show_toast (self, message);
-
-      /* The first row to fix gets the focus. */
-      for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-        {
-          if (gtk_widget_has_css_class (rows[i], "error"))
-            {
-              if (rows[i] == GTK_WIDGET (self->timeout_row) ||
-                  rows[i] == GTK_WIDGET (self->helo_row) ||
-                  rows[i] == GTK_WIDGET (self->from_row) || rows[i] == GTK_WIDGET (self->to_row))
-                adw_expander_row_set_expanded (self->advanced_row, TRUE);
-              gtk_widget_grab_focus (rows[i]);
-              break;
-            }
-        }
+      _doctor_window_show_form_problem (self, message);
       return;
     }
   gtk_widget_set_visible (GTK_WIDGET (self->form_error_label), FALSE);
@@ -1021,6 +1133,8 @@ doctor_window_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
 
+  _doctor_window_profiles_dispose (self);
+
   gtk_widget_dispose_template (GTK_WIDGET (self), DOCTOR_TYPE_WINDOW);
 
   G_OBJECT_CLASS (doctor_window_parent_class)->dispose (object);
@@ -1042,15 +1156,80 @@ doctor_window_finalize (GObject *object)
 }
 
 static void
+doctor_window_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  DoctorWindow *self = DOCTOR_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROFILE_STORE:
+      g_value_set_object (value, self->store);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+doctor_window_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  DoctorWindow *self = DOCTOR_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROFILE_STORE:
+      g_set_object (&self->store, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+doctor_window_constructed (GObject *object)
+{
+  DoctorWindow *self = DOCTOR_WINDOW (object);
+
+  G_OBJECT_CLASS (doctor_window_parent_class)->constructed (object);
+
+  _doctor_window_profiles_init (self);
+  _doctor_window_env_init (self);
+}
+
+static void
 doctor_window_class_init (DoctorWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
+  object_class->constructed = doctor_window_constructed;
   object_class->dispose = doctor_window_dispose;
   object_class->finalize = doctor_window_finalize;
+  object_class->get_property = doctor_window_get_property;
+  object_class->set_property = doctor_window_set_property;
   window_class->close_request = doctor_window_close_request;
+
+  /**
+   * DoctorWindow:profile-store:
+   *
+   * Where the profiles are kept; %NULL at construction means the user's own
+   * ($XDG_CONFIG_HOME/smtp-doctor/profiles.json). Tests give a store of their own.
+   */
+  properties[PROP_PROFILE_STORE] =
+    g_param_spec_object ("profile-store", NULL, NULL,
+                         DOCTOR_TYPE_PROFILE_STORE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (DOCTOR_TYPE_CHECK_ROW);
 
@@ -1060,6 +1239,9 @@ doctor_window_class_init (DoctorWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, leaflet);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, form_pane);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, results_pane);
+  gtk_widget_class_bind_template_child (widget_class, DoctorWindow, form_title);
+  gtk_widget_class_bind_template_child (widget_class, DoctorWindow, profile_button);
+  gtk_widget_class_bind_template_child (widget_class, DoctorWindow, profiles_section);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, provider_row);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, host_row);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, port_row);
@@ -1067,6 +1249,7 @@ doctor_window_class_init (DoctorWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, login_group);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, user_row);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, password_row);
+  gtk_widget_class_bind_template_child (widget_class, DoctorWindow, remember_switch);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, advanced_row);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, timeout_row);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, ca_row);
@@ -1109,6 +1292,9 @@ doctor_window_class_init (DoctorWindowClass *klass)
                                        "win.copy-report", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK,
                                        "win.save-report", NULL);
+
+  _doctor_window_profiles_class_init (widget_class);
+  _doctor_window_env_class_init (widget_class);
 }
 
 static GSettings *
@@ -1194,4 +1380,19 @@ DoctorWindow *
 doctor_window_new (AdwApplication *application)
 {
   return g_object_new (DOCTOR_TYPE_WINDOW, "application", application, NULL);
+}
+
+/**
+ * doctor_window_new_with_store:
+ * @application: (nullable): the application
+ * @store: (nullable): where the profiles are kept, or %NULL for the user's own
+ *
+ * Returns: (transfer floating): a new window
+ */
+DoctorWindow *
+doctor_window_new_with_store (AdwApplication     *application,
+                              DoctorProfileStore *store)
+{
+  return g_object_new (DOCTOR_TYPE_WINDOW, "application", application, "profile-store", store,
+                       NULL);
 }

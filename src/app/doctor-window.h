@@ -8,6 +8,7 @@
 #include <adwaita.h>
 
 #include "doctor-diagnosis.h"
+#include "doctor-profiles.h"
 
 G_BEGIN_DECLS
 
@@ -15,16 +16,24 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (DoctorWindow, doctor_window, DOCTOR, WINDOW, AdwApplicationWindow)
 
-DoctorWindow    *doctor_window_new              (AdwApplication *application);
-gboolean         doctor_window_set_target_text  (DoctorWindow   *self,
-                                                 const char     *text,
-                                                 GError        **error);
-void             doctor_window_set_ca_file      (DoctorWindow   *self,
-                                                 const char     *path);
-void             doctor_window_run              (DoctorWindow   *self);
-void             doctor_window_cancel           (DoctorWindow   *self);
-gboolean         doctor_window_is_running       (DoctorWindow   *self);
-DoctorDiagnosis *doctor_window_get_diagnosis    (DoctorWindow   *self);
-GPtrArray       *doctor_window_get_check_rows   (DoctorWindow   *self);
+DoctorWindow        *doctor_window_new                (AdwApplication     *application);
+DoctorWindow        *doctor_window_new_with_store     (AdwApplication     *application,
+                                                       DoctorProfileStore *store);
+gboolean             doctor_window_set_target_text    (DoctorWindow       *self,
+                                                       const char         *text,
+                                                       GError            **error);
+void                 doctor_window_set_ca_file        (DoctorWindow       *self,
+                                                       const char         *path);
+void                 doctor_window_run                (DoctorWindow       *self);
+void                 doctor_window_cancel             (DoctorWindow       *self);
+gboolean             doctor_window_is_running         (DoctorWindow       *self);
+DoctorDiagnosis     *doctor_window_get_diagnosis      (DoctorWindow       *self);
+GPtrArray           *doctor_window_get_check_rows     (DoctorWindow       *self);
+
+void                 doctor_window_open_env_file      (DoctorWindow       *self,
+                                                       GFile              *file);
+DoctorProfileStore  *doctor_window_get_profile_store  (DoctorWindow       *self);
+const DoctorProfile *doctor_window_get_profile        (DoctorWindow       *self);
+gboolean             doctor_window_is_busy            (DoctorWindow       *self);
 
 G_END_DECLS

@@ -25,6 +25,7 @@
 
 #include "doctor-cli-output.h"
 #include "doctor-diagnosis.h"
+#include "doctor-discovery.h"
 #include "doctor-env.h"
 #include "doctor-error.h"
 #include "doctor-keyring.h"
@@ -51,6 +52,7 @@ typedef struct
   char     *save_profile;
   char     *delete_profile;
   char     *env_file;
+  char     *discover;
   GStrv     rest;
   gboolean  password_stdin;
   gboolean  allow_plaintext;
@@ -77,6 +79,7 @@ options_clear (Options *options)
   g_free (options->save_profile);
   g_free (options->delete_profile);
   g_free (options->env_file);
+  g_free (options->discover);
   g_strfreev (options->rest);
 }
 
@@ -346,6 +349,7 @@ typedef struct
   DoctorProfile     *profile;       /* the profile the settings came from, or NULL */
   char              *provider;
   char              *env_secret;    /* a password found in the .env file */
+  DoctorDiscovery   *discovery;     /* where the settings were found, with --discover */
 } Base;
 
 static void
@@ -355,16 +359,149 @@ base_clear (Base *base)
   g_clear_pointer (&base->profile, doctor_profile_free);
   g_clear_pointer (&base->provider, g_free);
   g_clear_pointer (&base->env_secret, doctor_secret_free);
+  g_clear_object (&base->discovery);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Base, base_clear)
+
+static void
+on_discovered (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  RunState *state = user_data;
+
+  doctor_discovery_run_finish (DOCTOR_DISCOVERY (object), result, &state->error);
+  state->done = TRUE;
+  g_main_loop_quit (state->loop);
+}
+
+/* --discover ADDRESS: the settings come from DNS (SRV, MX) and the presets, each verified by
+ * a probe without credentials; the best becomes the target. */
+static int
+discover (const Options *options,
+          Base          *base)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
+  RunState state = { loop, FALSE, NULL };
+  g_autofree char *domain = NULL;
+  const DoctorCandidate *best;
+  GPtrArray *candidates;
+  GPtrArray *notes;
+  guint timeout = 0;
+
+  if (options->rest != NULL && options->rest[0] != NULL)
+    return usage_error (_("--discover takes the place of the server: give one or the other"));
+  if (options->timeout_text != NULL && !parse_timeout (options->timeout_text, &timeout))
+    return usage_error (_("The timeout must be a number of seconds, at most 3600"));
+  if (!doctor_discovery_parse_domain (options->discover, &domain, &error))
+    return usage_error (error->message);
+
+  base->discovery = doctor_discovery_new (options->discover,
+                                          timeout != 0 ? timeout
+                                                       : DOCTOR_DEFAULT_TIMEOUT_SECONDS * 1000,
+                                          NULL);
+  if (options->helo != NULL)
+    doctor_discovery_set_helo_name (base->discovery, options->helo);
+
+  if (!options->json)
+    {
+      g_autofree char *text = g_strdup_printf (_("Looking for the mail settings of %s…"),
+                                               options->discover);
+      g_print ("%s\n", text);
+    }
+
+  doctor_discovery_run_async (base->discovery, NULL, on_discovered, &state);
+  if (!state.done)
+    g_main_loop_run (loop);
+
+  if (state.error != NULL)
+    {
+      note (state.error->message);
+      g_clear_error (&state.error);
+      return EXIT_FAILURE_FOUND;
+    }
+
+  candidates = doctor_discovery_get_candidates (base->discovery);
+  notes = doctor_discovery_get_notes (base->discovery);
+  if (!options->json)
+    {
+      for (guint i = 0; i < candidates->len; i++)
+        {
+          const DoctorCandidate *c = g_ptr_array_index (candidates, i);
+
+          g_print ("  %-6s %s:%u %-14s %s\n", c->source, c->host, c->port,
+                   doctor_security_get_label (c->security),
+                   c->probe_summary != NULL ? c->probe_summary : "");
+        }
+      for (guint i = 0; notes != NULL && i < notes->len; i++)
+        g_print ("  %s\n", (const char *) g_ptr_array_index (notes, i));
+      g_print ("\n");
+    }
+
+  best = doctor_discovery_get_best (base->discovery);
+  if (best == NULL && candidates->len > 0)
+    best = g_ptr_array_index (candidates, 0);
+  if (best == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("No mail settings could be found for %s"),
+                                               options->discover);
+      note (text);
+      return EXIT_FAILURE_FOUND;
+    }
+
+  base->target = doctor_target_new (best->host, best->port, best->security);
+  base->provider = g_strdup (best->provider != NULL ? best->provider->id : NULL);
+
+  return EXIT_SUCCESS;
+}
+
+static void
+set_string_or_null (JsonObject *object,
+                    const char *name,
+                    const char *value)
+{
+  if (value != NULL)
+    json_object_set_string_member (object, name, value);
+  else
+    json_object_set_null_member (object, name);
+}
+
+static void
+add_discovery_json (JsonObject      *root,
+                    DoctorDiscovery *discovery)
+{
+  GPtrArray *candidates = doctor_discovery_get_candidates (discovery);
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      const DoctorCandidate *c = g_ptr_array_index (candidates, i);
+      JsonObject *object = json_object_new ();
+
+      json_object_set_string_member (object, "host", c->host);
+      json_object_set_int_member (object, "port", c->port);
+      json_object_set_string_member (object, "security", doctor_security_to_string (c->security));
+      json_object_set_string_member (object, "source", c->source);
+      set_string_or_null (object, "detail", c->detail);
+      set_string_or_null (object, "probe", c->probe_result);
+      set_string_or_null (object, "probe_summary", c->probe_summary);
+      json_array_add_object_element (array, object);
+    }
+
+  json_object_set_array_member (root, "discovery", array);
+}
 
 static int
 load_base (const Options *options,
            Base          *base)
 {
-  if (options->profile != NULL && options->env_file != NULL)
-    return usage_error (_("Use either --profile or --env-file, not both"));
+  if ((options->profile != NULL) + (options->env_file != NULL) + (options->discover != NULL) > 1)
+    return usage_error (_("Use only one of --profile, --env-file and --discover"));
+
+  if (options->discover != NULL)
+    return discover (options, base);
 
   if (options->profile != NULL)
     {
@@ -689,6 +826,7 @@ save_profile (const Options *options,
 
 static int
 diagnose (const Options *options,
+          Base          *base,
           DoctorTarget  *target)
 {
   g_autoptr(DoctorDiagnosis) diagnosis = NULL;
@@ -723,8 +861,18 @@ diagnose (const Options *options,
 
   if (options->json)
     {
-      g_autofree char *text = doctor_report_to_json (diagnosis, TRUE);
+      g_autoptr(JsonNode) root = doctor_report_build_json (diagnosis);
+      g_autoptr(JsonGenerator) generator = json_generator_new ();
+      g_autofree char *text = NULL;
 
+      /* Added to version 1 with --discover: every candidate and what its probe found. */
+      if (base->discovery != NULL)
+        add_discovery_json (json_node_get_object (root), base->discovery);
+
+      json_generator_set_pretty (generator, TRUE);
+      json_generator_set_indent (generator, 2);
+      json_generator_set_root (generator, root);
+      text = json_generator_to_data (generator, NULL);
       g_print ("%s\n", text);
     }
   else
@@ -798,6 +946,9 @@ main (int   argc,
       N_("List the saved profiles, one a line (a JSON array with --json)"), NULL },
     { "delete-profile", 0, 0, G_OPTION_ARG_STRING, &options.delete_profile,
       N_("Delete a saved profile and its password"), N_("NAME") },
+    { "discover", 0, 0, G_OPTION_ARG_STRING, &options.discover,
+      N_("Find the settings for an email address (DNS SRV and MX records, the presets), then "
+         "check the best"), N_("ADDRESS") },
     { "env-file", 0, 0, G_OPTION_ARG_FILENAME, &options.env_file,
       N_("Use the mail settings of an application’s .env file (Laravel, Symfony, Django, …)"),
       N_("FILE") },
@@ -868,5 +1019,5 @@ main (int   argc,
   if (options.save_profile != NULL)
     return save_profile (&options, &base, target);
 
-  return diagnose (&options, target);
+  return diagnose (&options, &base, target);
 }

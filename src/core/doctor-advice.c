@@ -11,9 +11,11 @@
 #include "config.h"
 
 #include <string.h>
+#include <gio/gio.h>
 #include <glib/gi18n-lib.h>
 
 #include "doctor-advice.h"
+#include "doctor-firewall.h"
 #include "doctor-providers.h"
 
 /* Once a reply is quoted in full it stops being advice; the transcript has the rest. */
@@ -1389,6 +1391,17 @@ advise_provider (Advisor    *self,
   advise (self, title, text->str, NULL);
 }
 
+static gboolean
+is_loopback_host (const char *host)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
+
+  if (address != NULL)
+    return g_inet_address_get_is_loopback (address);
+
+  return g_ascii_strcasecmp (host, "localhost") == 0 || g_str_has_suffix (host, ".localhost");
+}
+
 /* Reasons ----------------------------------------------------------------------------------- */
 
 static const ReasonInfo reasons[] = {
@@ -1530,6 +1543,11 @@ doctor_advice_add (DoctorCheck        *check,
     advise_reply (&advisor);
 
   advise_provider (&advisor, reason);
+
+  /* The network and this machine's firewall, where the reason is about getting through; a
+   * refusal from this very computer is a server that does not listen, not a firewall. */
+  if (!(g_str_equal (reason, "connection-refused") && is_loopback_host (advisor.display_host)))
+    doctor_firewall_add_advice (check, target, 0, reason);
 
   g_free (advisor.host);
 }

@@ -25,6 +25,7 @@
 #include "doctor-deadline-private.h"
 #include "doctor-diagnosis.h"
 #include "doctor-error.h"
+#include "doctor-firewall.h"
 #include "doctor-port-scan.h"
 #include "doctor-providers.h"
 #include "doctor-smtp-stream-private.h"
@@ -419,6 +420,46 @@ suggest_from_port_scan (DoctorDiagnosis *self)
   set_suggestion_full (self, best->port, best->security, summary);
 }
 
+/* What the matrix says about the network goes with the connection's own advice. */
+static void
+advise_from_port_scan (DoctorDiagnosis *self)
+{
+  const char *conclusion;
+  DoctorCheck *connect = check (self, "connect");
+
+  if (self->port_scan == NULL ||
+      (conclusion = doctor_port_scan_get_diagnosis (self->port_scan)) == NULL)
+    return;
+
+  /* Only where the connection itself had trouble: otherwise the scan is a map, not advice. */
+  if (doctor_check_get_status (connect) == DOCTOR_CHECK_PASS ||
+      doctor_check_get_status (connect) == DOCTOR_CHECK_SKIPPED)
+    return;
+
+  doctor_firewall_add_advice (connect, self->target, 0, conclusion);
+
+  /* No mail port gets through at all: a sending service's web API goes over HTTPS (443),
+   * which this network lets through. */
+  if (g_str_equal (conclusion, "smtp-ports-filtered"))
+    {
+      const DoctorProvider *provider = doctor_providers_match_host (self->target->host);
+
+      if (provider != NULL && provider->https_api_url != NULL)
+        {
+          g_autofree char *title = NULL;
+          g_autofree char *text = NULL;
+
+          /* Translators: %s is an API's name, such as "SendGrid Web API v3" */
+          title = g_strdup_printf (_("Send through the %s instead"), provider->https_api_name);
+          text = g_strdup_printf (_("This network lets HTTPS through but no mail port. %s "
+                                    "offers an HTTPS API that sends the same mail over port 443; "
+                                    "many mail libraries and frameworks support it. See %s"),
+                                  provider->name, provider->https_api_url);
+          doctor_check_add_advice (connect, title, text, NULL);
+        }
+    }
+}
+
 static void
 finish_run (DoctorDiagnosis *self)
 {
@@ -429,6 +470,7 @@ finish_run (DoctorDiagnosis *self)
     return;
 
   suggest_from_port_scan (self);
+  advise_from_port_scan (self);
 
   if (self->transcript_dropped > 0)
     {

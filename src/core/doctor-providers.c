@@ -14,9 +14,10 @@
  *     numbers, raw control characters in strings and a second document after the first. None
  *     of that can reach it;
  *  3. JsonParser builds the tree, and every member the code uses is type-checked, at every
- *     level, with its range (ports 1–65535, ids of [a-z0-9-], https links, hosts claimed by one
- *     provider only). Any error refuses the whole file, naming the member ("providers[3]
- *     (gmail).port: …"). Those messages are for whoever edits the file, so are not translated.
+ *     level, with its range (ports 1–65535, ids of [a-z0-9-], https links, hosts, mail domains
+ *     and MX patterns claimed by one provider only). Any error refuses the whole file, naming
+ *     the member ("providers[3] (gmail).port: …"). Those messages are for whoever edits the
+ *     file, so are not translated.
  *
  * The user-visible strings are translated here, when loaded, with g_dgettext() in the
  * application's domain: the front ends set the locale before they first ask for a preset.
@@ -79,6 +80,10 @@ doctor_provider_free (DoctorProvider *provider)
   g_clear_pointer (&provider->expected_issuers, g_strfreev);
   g_clear_pointer (&provider->regions, g_ptr_array_unref);
   g_clear_pointer (&provider->alternatives, g_ptr_array_unref);
+  g_clear_pointer (&provider->domains, g_strfreev);
+  g_clear_pointer (&provider->mx_patterns, g_strfreev);
+  g_free (provider->https_api_name);
+  g_free (provider->https_api_url);
   g_free (provider);
 }
 
@@ -192,6 +197,45 @@ is_valid_host (const char *host)
     }
 
   return TRUE;
+}
+
+/* A lower-case DNS name of two labels or more, each of letters, digits and inner hyphens; with
+ * @leading_dot, one dot may come first (an MX pattern). */
+static gboolean
+is_valid_domain (const char *name,
+                 gboolean    leading_dot)
+{
+  const char *p = name;
+  guint labels = 0;
+
+  if (leading_dot && *p == '.')
+    p++;
+
+  while (TRUE)
+    {
+      const char *start = p;
+
+      while (g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '-')
+        p++;
+      if (p == start || p - start > 63 || *start == '-' || p[-1] == '-')
+        return FALSE;
+      labels++;
+
+      if (*p == '\0')
+        break;
+      if (*p != '.')
+        return FALSE;
+      p++;
+    }
+
+  return labels >= 2;
+}
+
+/* "googlemail.com" and ".googlemail.com" are the same pattern. */
+static const char *
+pattern_name (const char *pattern)
+{
+  return pattern[0] == '.' ? pattern + 1 : pattern;
 }
 
 static gboolean
@@ -416,6 +460,81 @@ read_expected_issuers (JsonObject      *object,
   return TRUE;
 }
 
+/* domains or mx_patterns: an optional array of distinct names; *out is never NULL after it. */
+static gboolean
+read_names (JsonObject   *object,
+            const char   *path,
+            const char   *member,
+            gboolean      patterns,
+            GStrv        *out,
+            GError      **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonArray *array = NULL;
+
+  if (!read_array (object, path, member, &array, error))
+    return FALSE;
+
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+      const char *value;
+
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        return invalid (error, path, member, "must be an array of strings");
+
+      value = json_node_get_string (node);
+      if (value == NULL || strlen (value) > MAX_HOST_BYTES || !is_valid_domain (value, patterns))
+        return invalid (error, path, member,
+                        patterns ? "holds a pattern that is not a lower-case DNS name of two "
+                                   "labels or more, with an optional leading dot"
+                                 : "holds a name that is not a lower-case DNS name of two "
+                                   "labels or more");
+
+      if (!g_hash_table_add (seen, (gpointer) (patterns ? pattern_name (value) : value)))
+        return invalid (error, path, member, "holds the same name twice");
+
+      g_strv_builder_add (builder, value);
+    }
+
+  g_strfreev (*out);
+  *out = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+static gboolean
+read_https_api (JsonObject      *object,
+                const char      *path,
+                DoctorProvider  *provider,
+                GError         **error)
+{
+  JsonNode *node = json_object_get_member (object, "https_api");
+  g_autofree char *api_path = NULL;
+  JsonObject *api;
+
+  if (node == NULL)
+    return TRUE;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return invalid (error, path, "https_api", "must be an object");
+
+  api = json_node_get_object (node);
+  api_path = g_strdup_printf ("%s.https_api", path);
+
+  /* The name is a product name ("SendGrid v3 Mail Send API"): not translated. */
+  if (!read_string (api, api_path, "name", STRING_REQUIRED, MAX_NAME_BYTES,
+                    &provider->https_api_name, error) ||
+      !read_string (api, api_path, "url", STRING_REQUIRED, MAX_URL_BYTES,
+                    &provider->https_api_url, error))
+    return FALSE;
+
+  if (!is_valid_url (provider->https_api_url))
+    return invalid (error, api_path, "url", "must be an https:// address");
+
+  return TRUE;
+}
+
 static gboolean
 read_regions (JsonObject      *object,
               const char      *path,
@@ -519,6 +638,8 @@ read_provider (JsonArray  *providers,
   provider->regions =
     g_ptr_array_new_with_free_func ((GDestroyNotify) doctor_provider_region_free);
   provider->alternatives = g_ptr_array_new_with_free_func (g_free);
+  provider->domains = g_new0 (char *, 1);
+  provider->mx_patterns = g_new0 (char *, 1);
 
   if (!read_id (object, path, &provider->id, error))
     return NULL;
@@ -541,7 +662,10 @@ read_provider (JsonArray  *providers,
       !read_links (object, path, provider, error) ||
       !read_expected_issuers (object, path, provider, error) ||
       !read_regions (object, path, provider, error) ||
-      !read_alternatives (object, path, provider, error))
+      !read_alternatives (object, path, provider, error) ||
+      !read_names (object, path, "domains", FALSE, &provider->domains, error) ||
+      !read_names (object, path, "mx_patterns", TRUE, &provider->mx_patterns, error) ||
+      !read_https_api (object, path, provider, error))
     return NULL;
 
   return g_steal_pointer (&provider);
@@ -581,6 +705,35 @@ claim_hosts (GHashTable            *owners,
   return TRUE;
 }
 
+/* Each mail domain and each MX pattern belongs to one provider, so that
+ * doctor_providers_match_domain() and doctor_providers_match_mx() are unambiguous. */
+static gboolean
+claim_names (GHashTable            *owners,
+             const DoctorProvider  *provider,
+             const char            *member,
+             const char *const     *names,
+             gboolean               patterns,
+             GError               **error)
+{
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      const char *name = patterns ? pattern_name (names[i]) : names[i];
+      const char *owner = g_hash_table_lookup (owners, name);
+
+      if (owner != NULL && !g_str_equal (owner, provider->id))
+        {
+          g_set_error (error, DOCTOR_PROVIDERS_ERROR, DOCTOR_PROVIDERS_ERROR_INVALID,
+                       "%s: %s %s is already claimed by %s", provider->id, member, names[i],
+                       owner);
+          return FALSE;
+        }
+
+      g_hash_table_replace (owners, (gpointer) name, provider->id);
+    }
+
+  return TRUE;
+}
+
 GPtrArray *
 doctor_providers_load_from_data (const char  *data,
                                  gsize        length,
@@ -589,6 +742,8 @@ doctor_providers_load_from_data (const char  *data,
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GPtrArray) providers = NULL;
   g_autoptr(GHashTable) owners = NULL;
+  g_autoptr(GHashTable) domain_owners = NULL;
+  g_autoptr(GHashTable) pattern_owners = NULL;
   JsonObject *root_object;
   JsonArray *array;
   JsonNode *root;
@@ -660,6 +815,9 @@ doctor_providers_load_from_data (const char  *data,
 
   providers = g_ptr_array_new_with_free_func ((GDestroyNotify) doctor_provider_free);
   owners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* Keys and values belong to the providers, which outlive the tables. */
+  domain_owners = g_hash_table_new (g_str_hash, g_str_equal);
+  pattern_owners = g_hash_table_new (g_str_hash, g_str_equal);
 
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
@@ -682,7 +840,11 @@ doctor_providers_load_from_data (const char  *data,
             }
         }
 
-      if (!claim_hosts (owners, provider, error))
+      if (!claim_hosts (owners, provider, error) ||
+          !claim_names (domain_owners, provider, "domain",
+                        (const char *const *) provider->domains, FALSE, error) ||
+          !claim_names (pattern_owners, provider, "MX pattern",
+                        (const char *const *) provider->mx_patterns, TRUE, error))
         return NULL;
     }
 
@@ -842,4 +1004,130 @@ doctor_providers_match_host (const char *host)
     }
 
   return NULL;
+}
+
+/* A name as DNS or the user gives it, in lower case without one trailing dot; NULL for "". */
+static char *
+normalize_name (const char *name)
+{
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+  gsize length = strlen (lower);
+
+  if (length > 0 && lower[length - 1] == '.')
+    lower[--length] = '\0';
+  if (length == 0)
+    return NULL;
+
+  return g_steal_pointer (&lower);
+}
+
+/**
+ * doctor_providers_match_domain:
+ * @domain: a mail domain, the part of an address after the "@"
+ *
+ * Finds the preset whose users have addresses in @domain (gmail.com, hotmail.com …), without
+ * regard to case and to one trailing dot. Only whole domains match: a subdomain is another
+ * domain, with mail settings of its own.
+ *
+ * Returns: (nullable) (transfer none): the preset, or %NULL.
+ */
+const DoctorProvider *
+doctor_providers_match_domain (const char *domain)
+{
+  g_autofree char *name = NULL;
+  GPtrArray *providers;
+
+  g_return_val_if_fail (domain != NULL, NULL);
+
+  if ((name = normalize_name (domain)) == NULL)
+    return NULL;
+
+  providers = doctor_providers_get_all ();
+  for (guint i = 0; i < providers->len; i++)
+    {
+      const DoctorProvider *provider = g_ptr_array_index (providers, i);
+
+      if (g_strv_contains ((const char *const *) provider->domains, name))
+        return provider;
+    }
+
+  return NULL;
+}
+
+/**
+ * doctor_provider_match_mx_pattern:
+ * @provider: a preset
+ * @mx_host: the host name of an MX record
+ *
+ * Returns: (nullable): the longest of the provider's MX patterns that @mx_host matches (as it
+ *   is in the file, with its leading dot if it has one), or %NULL
+ */
+const char *
+doctor_provider_match_mx_pattern (const DoctorProvider *provider,
+                                  const char           *mx_host)
+{
+  g_autofree char *host = NULL;
+  const char *best = NULL;
+  gsize host_length;
+
+  g_return_val_if_fail (provider != NULL, NULL);
+  g_return_val_if_fail (mx_host != NULL, NULL);
+
+  if ((host = normalize_name (mx_host)) == NULL)
+    return NULL;
+  host_length = strlen (host);
+
+  for (guint i = 0; provider->mx_patterns[i] != NULL; i++)
+    {
+      const char *pattern = provider->mx_patterns[i];
+      const char *name = pattern_name (pattern);
+      gsize length = strlen (name);
+      gboolean match;
+
+      /* The whole host, or its end after a dot: "xgoogle.com" is not Google's. */
+      match = g_str_equal (host, name) ||
+              (host_length > length && g_str_has_suffix (host, name) &&
+               host[host_length - length - 1] == '.');
+
+      if (match && (best == NULL || length > strlen (pattern_name (best))))
+        best = pattern;
+    }
+
+  return best;
+}
+
+/**
+ * doctor_providers_match_mx:
+ * @mx_host: the host name of an MX record ("alt1.aspmx.l.google.com.")
+ *
+ * Finds the preset of the provider that hosts a domain with this MX host, by the presets'
+ * mx_patterns, without regard to case and to one trailing dot. Where patterns of several
+ * presets match, the longest one wins (".mail.protection.outlook.com" over ".outlook.com").
+ *
+ * Returns: (nullable) (transfer none): the preset, or %NULL.
+ */
+const DoctorProvider *
+doctor_providers_match_mx (const char *mx_host)
+{
+  const DoctorProvider *best = NULL;
+  gsize best_length = 0;
+  GPtrArray *providers;
+
+  g_return_val_if_fail (mx_host != NULL, NULL);
+
+  providers = doctor_providers_get_all ();
+  for (guint i = 0; i < providers->len; i++)
+    {
+      const DoctorProvider *provider = g_ptr_array_index (providers, i);
+      const char *pattern = doctor_provider_match_mx_pattern (provider, mx_host);
+      gsize length = pattern != NULL ? strlen (pattern_name (pattern)) : 0;
+
+      if (pattern != NULL && length > best_length)
+        {
+          best = provider;
+          best_length = length;
+        }
+    }
+
+  return best;
 }

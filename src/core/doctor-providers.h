@@ -22,6 +22,15 @@
  *
  * A region is another host of the same provider (Amazon SES and Zoho per region, Mailgun's EU
  * servers, Mailtrap's sandbox); an alternative is another port and security mode on its host.
+ *
+ * For discovery from an email address (doctor-discovery.h): domains lists the mail domains whose
+ * users send through this provider's server (gmail.com, googlemail.com); mx_patterns lists the
+ * endings of MX host names that show a domain hosted by this provider (".google.com"). A pattern
+ * matches a host equal to it, without its leading dot, or ending in "." and it: "googlemail.com"
+ * and ".googlemail.com" both match aspmx2.googlemail.com and googlemail.com itself. Both lists
+ * are lower case, and every domain and pattern belongs to one provider only. https_api names the
+ * provider's HTTPS sending API (a documentation page in https_api_url), the way out of a network
+ * that blocks every SMTP port; its name is a product name, not translated.
  */
 #pragma once
 
@@ -82,6 +91,10 @@ typedef struct
   GStrv            expected_issuers; /* never NULL, often empty: see below */
   GPtrArray       *regions;          /* (element-type DoctorProviderRegion), never NULL */
   GPtrArray       *alternatives;     /* (element-type DoctorProviderAlternative), never NULL */
+  GStrv            domains;          /* never NULL, often empty: mail domains of its users */
+  GStrv            mx_patterns;      /* never NULL, often empty: MX host name endings */
+  char            *https_api_name;   /* or NULL: "SendGrid v3 Mail Send API" */
+  char            *https_api_url;    /* NULL exactly when https_api_name is: https:// */
 } DoctorProvider;
 
 GQuark                      doctor_providers_error_quark        (void);
@@ -89,6 +102,8 @@ GQuark                      doctor_providers_error_quark        (void);
 GPtrArray                  *doctor_providers_get_all            (void);
 const DoctorProvider       *doctor_providers_lookup             (const char            *id);
 const DoctorProvider       *doctor_providers_match_host         (const char            *host);
+const DoctorProvider       *doctor_providers_match_domain       (const char            *domain);
+const DoctorProvider       *doctor_providers_match_mx           (const char            *mx_host);
 
 GPtrArray                  *doctor_providers_load_from_data     (const char            *data,
                                                                  gsize                  length,
@@ -96,6 +111,8 @@ GPtrArray                  *doctor_providers_load_from_data     (const char     
 
 const DoctorProviderRegion *doctor_provider_find_region         (const DoctorProvider  *provider,
                                                                  const char            *host);
+const char                 *doctor_provider_match_mx_pattern    (const DoctorProvider  *provider,
+                                                                 const char            *mx_host);
 gboolean                    doctor_provider_has_host            (const DoctorProvider  *provider,
                                                                  const char            *host);
 void                        doctor_provider_free                (DoctorProvider        *provider);

@@ -19,6 +19,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "doctor-report.h"
+#include "doctor-firewall.h"
 
 const char *
 doctor_verdict_to_string (DoctorCheckStatus verdict)
@@ -201,6 +202,11 @@ doctor_report_build_json (DoctorDiagnosis *diagnosis)
       json_builder_begin_object (builder);
       add_string_or_null (builder, "conclusion", doctor_port_scan_get_diagnosis (scan));
       add_string_or_null (builder, "summary", summary);
+      json_builder_set_member_name (builder, "state");
+      json_builder_add_string_value (builder,
+                                     doctor_network_state_to_string (doctor_network_get_state ()));
+      json_builder_set_member_name (builder, "firewall");
+      json_builder_add_string_value (builder, doctor_firewall_to_string (doctor_firewall_detect ()));
       json_builder_set_member_name (builder, "control");
       if (control != NULL)
         add_port_cell (builder, control, FALSE);
