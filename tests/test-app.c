@@ -10,9 +10,10 @@
  * their labels, which are clicked.
  *
  * Profiles and passwords: meson runs this program through run-with-keyring.sh, so the keyring
- * is a real gnome-keyring-daemon on a private session bus. Each profile test has a config
- * directory of its own; XDG_CONFIG_HOME points there, but GLib reads that variable once per
- * process, so the test also hands the window a store of that directory's profiles.json.
+ * is a real gnome-keyring-daemon on a private session bus, and XDG_CONFIG_HOME a directory of
+ * that run. Each profile test has a config directory of its own and hands the window a store of
+ * that directory's profiles.json: setting XDG_CONFIG_HOME per test would not do, because GLib
+ * reads it once per process (g_get_user_config_dir() caches it).
  */
 #include "config.h"
 
@@ -512,7 +513,7 @@ test_server_text_literal (void)
 
 typedef struct
 {
-  char *dir;    /* the test's XDG_CONFIG_HOME */
+  char *dir;    /* the test's config directory */
   char *path;   /* its profiles.json */
 } Config;
 
@@ -530,7 +531,6 @@ config_setup (Config *config)
 
   config->dir = g_dir_make_tmp ("smtp-doctor-app-config-XXXXXX", &error);
   g_assert_no_error (error);
-  g_setenv ("XDG_CONFIG_HOME", config->dir, TRUE);
   config->path = g_build_filename (config->dir, "smtp-doctor", "profiles.json", NULL);
   g_settings_reset (settings, "last-profile");
 }
@@ -1178,7 +1178,8 @@ test_profile_no_keyring (void)
   g_autofree char *text = NULL;
 
   config_setup (&config);
-  /* The core refuses a backend that libsecret does not have, without asking libsecret. */
+  /* The core reads SECRET_BACKEND at every call, and refuses one that libsecret does not have
+   * without asking libsecret: a keyring that cannot be used, within this process. */
   g_setenv ("SECRET_BACKEND", "no-such-backend", TRUE);
   window = new_profile_window (&config);
 

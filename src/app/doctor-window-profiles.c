@@ -526,6 +526,11 @@ save_form (DoctorWindow *self,
       clear_password (self, profile->uuid, profile->name, TRUE);
       set_saved_password (self, NULL);
     }
+  else if (as_new)
+    {
+      /* What the keyring holds for the profile that was open is not this one's. */
+      set_saved_password (self, NULL);
+    }
 
   /* A save merges what other processes saved meanwhile, and may have renamed this one. */
   cancel_lookup (self);
