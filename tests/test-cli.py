@@ -489,6 +489,21 @@ def t_connection_refused():
 
 
 @test
+def t_network_named():
+    """the network as this computer sees it is in the JSON; a captive portal is said in the text"""
+    port = closed_port()
+    r = run_cli("--json", "--timeout=2", "127.0.0.1:%d" % port,
+                env={"DOCTOR_TEST_CONNECTIVITY": "portal"})
+    net = r.report.get("network")
+    check(isinstance(net, dict) and net.get("state") == "portal" and net.get("note"),
+          "network %r" % (net,), r)
+    check(net.get("firewall") in ("ufw", "firewalld", "nftables", "iptables", "none"),
+          "firewall %r" % (net.get("firewall"),), r)
+    r = run_cli("--timeout=2", "127.0.0.1:%d" % port, env={"DOCTOR_TEST_CONNECTIVITY": "portal"})
+    check("portal" in r.out, "the portal is not named in the text output", r)
+
+
+@test
 def t_dns_not_found():
     """an unknown host (no-such-host.invalid): exit 2, dns fails with dns-not-found"""
     r = run_cli("--json", "--timeout=5", "no-such-host.invalid")

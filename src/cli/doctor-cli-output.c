@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 
 #include "doctor-cli-output.h"
+#include "doctor-firewall.h"
 
 struct _DoctorCliOutput
 {
@@ -276,6 +277,22 @@ print_ports (DoctorCliOutput *self)
     fprintf (self->file, "  %s\n", conclusion);
 }
 
+/* No network, a captive portal, a proxy: said once, because it changes what every failure means. */
+static void
+print_network_note (DoctorCliOutput *self)
+{
+  const DoctorTarget *target = doctor_diagnosis_get_target (self->diagnosis);
+  g_autofree char *note = NULL;
+
+  if (doctor_diagnosis_get_verdict (self->diagnosis) == DOCTOR_CHECK_PASS)
+    return;
+
+  note = doctor_network_describe_for_host (target->host, doctor_target_get_port (target));
+  if (note != NULL)
+    fprintf (self->file, "\n%s%s%s %s\n", paint (self, BOLD), _("Network:"), paint (self, RESET),
+             note);
+}
+
 void
 doctor_cli_output_finish (DoctorCliOutput *self)
 {
@@ -288,6 +305,7 @@ doctor_cli_output_finish (DoctorCliOutput *self)
   const char *color;
 
   print_ports (self);
+  print_network_note (self);
   print_advice (self);
 
   if (suggestion != NULL)

@@ -191,29 +191,39 @@ doctor_report_build_json (DoctorDiagnosis *diagnosis)
     }
   json_builder_end_array (builder);
 
-  /* Added to version 1: what the port matrix says about the network as a whole. */
-  if (doctor_diagnosis_get_port_scan (diagnosis) != NULL)
-    {
-      DoctorPortScan *scan = doctor_diagnosis_get_port_scan (diagnosis);
-      const DoctorPortCell *control = doctor_port_scan_get_control (scan);
-      g_autofree char *summary = doctor_port_scan_get_diagnosis_summary (scan);
+  /* Added to version 1: the network as this computer sees it, and what the port matrix (when it
+   * ran) says about it as a whole. */
+  {
+    DoctorPortScan *scan = doctor_diagnosis_get_port_scan (diagnosis);
+    const DoctorTarget *t = doctor_diagnosis_get_target (diagnosis);
+    g_autofree char *note = doctor_network_describe_for_host (t->host, doctor_target_get_port (t));
+    g_autofree char *proxy = doctor_network_get_proxy (t->host, doctor_target_get_port (t));
 
-      json_builder_set_member_name (builder, "network");
-      json_builder_begin_object (builder);
-      add_string_or_null (builder, "conclusion", doctor_port_scan_get_diagnosis (scan));
-      add_string_or_null (builder, "summary", summary);
-      json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder,
-                                     doctor_network_state_to_string (doctor_network_get_state ()));
-      json_builder_set_member_name (builder, "firewall");
-      json_builder_add_string_value (builder, doctor_firewall_to_string (doctor_firewall_detect ()));
-      json_builder_set_member_name (builder, "control");
-      if (control != NULL)
-        add_port_cell (builder, control, FALSE);
-      else
-        json_builder_add_null_value (builder);
-      json_builder_end_object (builder);
-    }
+    json_builder_set_member_name (builder, "network");
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "state");
+    json_builder_add_string_value (builder,
+                                   doctor_network_state_to_string (doctor_network_get_state ()));
+    add_string_or_null (builder, "proxy", proxy);
+    add_string_or_null (builder, "note", note);
+    json_builder_set_member_name (builder, "firewall");
+    json_builder_add_string_value (builder, doctor_firewall_to_string (doctor_firewall_detect ()));
+
+    if (scan != NULL)
+      {
+        const DoctorPortCell *control = doctor_port_scan_get_control (scan);
+        g_autofree char *summary = doctor_port_scan_get_diagnosis_summary (scan);
+
+        add_string_or_null (builder, "conclusion", doctor_port_scan_get_diagnosis (scan));
+        add_string_or_null (builder, "summary", summary);
+        json_builder_set_member_name (builder, "control");
+        if (control != NULL)
+          add_port_cell (builder, control, FALSE);
+        else
+          json_builder_add_null_value (builder);
+      }
+    json_builder_end_object (builder);
+  }
 
   json_builder_set_member_name (builder, "transcript");
   json_builder_begin_array (builder);
