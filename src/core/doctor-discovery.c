@@ -696,39 +696,11 @@ close_stream (GIOStream *stream)
 }
 
 static void
-on_quit_reply (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(DoctorSmtpStream) smtp = user_data;
-  g_autoptr(DoctorReply) reply = NULL;
-
-  reply = doctor_smtp_stream_command_finish (smtp, result, NULL);
-  close_stream (doctor_smtp_stream_get_stream (smtp));
-}
-
-static void
-on_quit_written (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(DoctorSmtpStream) smtp = user_data;
-
-  /* The 221 is read only so that the server closes first; it may outlive the discovery. */
-  if (doctor_smtp_stream_write_finish (smtp, result, NULL))
-    doctor_smtp_stream_command_async (smtp, NULL, NULL, QUIT_TIMEOUT, NULL, on_quit_reply,
-                                      g_object_ref (smtp));
-  else
-    close_stream (doctor_smtp_stream_get_stream (smtp));
-}
-
-static void
 release_connection (Probe    *probe,
                     gboolean  quit)
 {
   if (probe->smtp != NULL && quit)
-    doctor_smtp_stream_write_async (probe->smtp, "QUIT", NULL, QUIT_TIMEOUT, NULL,
-                                    on_quit_written, g_object_ref (probe->smtp));
+    doctor_smtp_stream_quit (probe->smtp, QUIT_TIMEOUT);
   else if (probe->smtp != NULL)
     close_stream (doctor_smtp_stream_get_stream (probe->smtp));
   else if (probe->tls != NULL)

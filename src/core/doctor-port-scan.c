@@ -337,41 +337,13 @@ address_to_string (GInetAddress *address)
 
 /* The end of a cell ---------------------------------------------------------------------------- */
 
-static void
-on_quit_reply (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(DoctorSmtpStream) smtp = user_data;
-  g_autoptr(DoctorReply) reply = NULL;
-
-  reply = doctor_smtp_stream_command_finish (smtp, result, NULL);
-  close_stream (doctor_smtp_stream_get_stream (smtp));
-}
-
-static void
-on_quit_written (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(DoctorSmtpStream) smtp = user_data;
-
-  /* The 221 is read only so that the server closes first; it may outlive the scan. */
-  if (doctor_smtp_stream_write_finish (smtp, result, NULL))
-    doctor_smtp_stream_command_async (smtp, NULL, NULL, QUIT_TIMEOUT, NULL, on_quit_reply,
-                                      g_object_ref (smtp));
-  else
-    close_stream (doctor_smtp_stream_get_stream (smtp));
-}
-
 /* Lets go of the connection: with QUIT where the conversation stands and may be spoken on. */
 static void
 release_connection (Cell     *cell,
                     gboolean  quit)
 {
   if (cell->smtp != NULL && quit)
-    doctor_smtp_stream_write_async (cell->smtp, "QUIT", NULL, QUIT_TIMEOUT, NULL,
-                                    on_quit_written, g_object_ref (cell->smtp));
+    doctor_smtp_stream_quit (cell->smtp, QUIT_TIMEOUT);
   else if (cell->smtp != NULL)
     close_stream (doctor_smtp_stream_get_stream (cell->smtp));
   else if (cell->tls != NULL)

@@ -54,6 +54,9 @@ gboolean          doctor_smtp_stream_write_finish      (DoctorSmtpStream     *se
                                                         GAsyncResult         *result,
                                                         GError              **error);
 
+void              doctor_smtp_stream_quit              (DoctorSmtpStream     *self,
+                                                        guint                 timeout_ms);
+
 char             *doctor_smtp_encode_message           (const char           *message,
                                                         gsize                *length);
 

@@ -555,6 +555,52 @@ doctor_smtp_stream_write_finish (DoctorSmtpStream  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+static void
+close_quietly (GIOStream *stream)
+{
+  g_io_stream_close_async (stream, G_PRIORITY_LOW, NULL, NULL, NULL);
+}
+
+static void
+on_quit_reply (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  DoctorSmtpStream *self = DOCTOR_SMTP_STREAM (object);
+  g_autoptr(DoctorReply) reply = NULL;
+
+  reply = doctor_smtp_stream_command_finish (self, result, NULL);
+  close_quietly (self->stream);
+}
+
+static void
+on_quit_written (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  DoctorSmtpStream *self = DOCTOR_SMTP_STREAM (object);
+  guint timeout_ms = GPOINTER_TO_UINT (user_data);
+
+  /* The 221 is read only so that the server closes first. */
+  if (doctor_smtp_stream_write_finish (self, result, NULL))
+    doctor_smtp_stream_command_async (self, NULL, NULL, timeout_ms, NULL, on_quit_reply, NULL);
+  else
+    close_quietly (self->stream);
+}
+
+/* Ends the conversation with QUIT, then closes; nobody waits for it, and it may outlive whoever
+ * called it (the tasks keep the stream alive, and no line is reported any more). */
+void
+doctor_smtp_stream_quit (DoctorSmtpStream *self,
+                         guint             timeout_ms)
+{
+  g_return_if_fail (DOCTOR_IS_SMTP_STREAM (self));
+
+  doctor_smtp_stream_stop_transcript (self);
+  doctor_smtp_stream_write_async (self, "QUIT", NULL, timeout_ms, NULL, on_quit_written,
+                                  GUINT_TO_POINTER (timeout_ms));
+}
+
 /* The DATA payload: line ends made CRLF, lines starting with "." doubled (RFC 5321 §4.5.2),
  * and the terminating "." line, without its final CRLF (the command adds it). */
 char *
