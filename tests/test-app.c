@@ -812,6 +812,240 @@ dialog_text (AdwMessageDialog *dialog)
   return g_string_free (text, FALSE);
 }
 
+/* The port table and "Detect Settings" ------------------------------------------------------ */
+
+static gboolean
+scan_finished (gpointer data)
+{
+  return !doctor_window_is_scanning (DOCTOR_WINDOW (data));
+}
+
+static const char *
+row_status (gpointer row)
+{
+  GtkWidget *icon = g_object_get_data (G_OBJECT (row), "status-icon");
+
+  g_assert_nonnull (icon);
+  return gtk_widget_get_tooltip_text (icon);
+}
+
+static void
+on_test_cell_finished (DoctorPortScan       *scan,
+                       guint                 index,
+                       const DoctorPortCell *cell,
+                       DoctorWindow         *window)
+{
+  GPtrArray *rows = doctor_window_get_port_rows (window);
+
+  /* The row follows the cell as it ends, not only when the whole scan does. */
+  g_assert_cmpuint (index, <, rows->len);
+  g_assert_cmpstr (adw_action_row_get_subtitle (g_ptr_array_index (rows, index)), ==,
+                   cell->summary);
+  g_object_set_data (G_OBJECT (scan), "live", GUINT_TO_POINTER (1));
+}
+
+/* The rows of @window's table match its finished scan, and a port that refuses says so. */
+static void
+assert_port_table (DoctorWindow *window)
+{
+  DoctorPortScan *scan = doctor_window_get_port_scan (window);
+  GPtrArray *rows = doctor_window_get_port_rows (window);
+  GPtrArray *cells;
+  g_autofree char *summary = NULL;
+  g_autofree char *escaped = NULL;
+  gboolean all_refused = TRUE;
+
+  g_assert_nonnull (scan);
+  g_assert_true (doctor_port_scan_is_finished (scan));
+  cells = doctor_port_scan_get_cells (scan);
+  g_assert_cmpuint (rows->len, ==, cells->len);
+  g_assert_cmpuint (rows->len, >=, 4);
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      AdwActionRow *row = g_ptr_array_index (rows, i);
+      const DoctorPortCell *cell = g_ptr_array_index (cells, i);
+      g_autofree char *port = g_strdup_printf ("Port %u ", cell->port);
+
+      g_assert_true (gtk_widget_get_ancestor (GTK_WIDGET (row), ADW_TYPE_PREFERENCES_GROUP) ==
+                     child (window, "ports_group"));
+      g_assert_false (adw_preferences_row_get_use_markup (ADW_PREFERENCES_ROW (row)));
+      g_assert_true (g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)),
+                                       port));
+      g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, cell->summary);
+      g_assert_nonnull (cell->result);
+      if (g_str_equal (cell->result, "refused"))
+        g_assert_cmpstr (row_status (row), ==, "Refused");
+      else
+        all_refused = FALSE;
+    }
+
+  summary = doctor_port_scan_get_diagnosis_summary (scan);
+  if (!all_refused)
+    {
+      g_test_message ("something listens on a mail port of 127.0.0.1: conclusion not checked");
+      return;
+    }
+  g_assert_cmpstr (doctor_port_scan_get_diagnosis (scan), ==, "smtp-ports-closed");
+  g_assert_nonnull (summary);
+  escaped = g_markup_escape_text (summary, -1);
+  g_assert_cmpstr (adw_preferences_group_get_description (child (window, "ports_group")), ==,
+                   escaped);
+}
+
+static void
+test_ports_on_demand (void)
+{
+  DoctorWindow *window = new_window ();
+  DoctorPortScan *first;
+
+  set_entry (window, "host_row", "127.0.0.1");
+  set_entry (window, "timeout_row", "2");
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.scan-ports", NULL);
+  g_assert_true (doctor_window_is_scanning (window));
+  first = doctor_window_get_port_scan (window);
+  g_assert_nonnull (first);
+  g_signal_connect_object (first, "cell-finished", G_CALLBACK (on_test_cell_finished), window,
+                           G_CONNECT_AFTER);
+  /* Every row is there from the start, still checking. */
+  g_assert_cmpuint (doctor_window_get_port_rows (window)->len, ==,
+                    doctor_port_scan_get_cells (first)->len);
+  g_assert_cmpstr (row_status (g_ptr_array_index (doctor_window_get_port_rows (window), 0)), ==,
+                   "Checking…");
+  g_assert_true (doctor_test_wait_until (scan_finished, window, 10000));
+  g_assert_nonnull (g_object_get_data (G_OBJECT (first), "live"));
+  assert_port_table (window);
+
+  /* A second run replaces the table. */
+  g_object_ref (first);
+  doctor_window_scan_ports (window);
+  g_assert_true (doctor_window_get_port_scan (window) != first);
+  g_assert_cmpuint (doctor_window_get_port_rows (window)->len, ==,
+                    doctor_port_scan_get_cells (first)->len);
+  g_object_unref (first);
+  g_assert_true (doctor_test_wait_until (scan_finished, window, 10000));
+  assert_port_table (window);
+
+  destroy_window (window);
+}
+
+static void
+test_ports_automatic (void)
+{
+  DoctorWindow *window = new_window ();
+  DoctorCheck *connect;
+
+  g_assert_true (doctor_window_set_target_text (window, "127.0.0.1:1", NULL));
+  set_entry (window, "timeout_row", "2");
+  run_and_wait (window, 10000);
+
+  connect = doctor_check_row_get_check (find_row (window, "connect"));
+  g_assert_cmpint (doctor_check_get_status (connect), ==, DOCTOR_CHECK_FAIL);
+  g_assert_cmpstr (doctor_check_get_reason (connect), ==, "connection-refused");
+
+  /* The scan started by itself, and its table comes before the checklist. */
+  g_assert_nonnull (doctor_window_get_port_scan (window));
+  g_assert_true (gtk_widget_get_next_sibling (child (window, "ports_group")) ==
+                 child (window, "checklist_group"));
+  g_assert_true (doctor_test_wait_until (scan_finished, window, 10000));
+  assert_port_table (window);
+
+  /* A new run clears it. */
+  run_and_wait (window, 10000);
+  g_assert_true (doctor_test_wait_until (scan_finished, window, 10000));
+  assert_port_table (window);
+
+  destroy_window (window);
+}
+
+static gboolean
+detect_finished (gpointer data)
+{
+  return !doctor_window_is_detecting (DOCTOR_WINDOW (data));
+}
+
+/* Asks for the settings of @address, and returns the dialog with what was found. */
+static AdwMessageDialog *
+detect (DoctorWindow *window,
+        const char   *address)
+{
+  AdwMessageDialog *dialog;
+  gint64 start;
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.detect-settings", NULL);
+  dialog = wait_dialog (window, "Detect Settings");
+  gtk_editable_set_text (dialog_entry (dialog), address);
+  start = g_get_monotonic_time ();
+  click_response (dialog, "_Detect");
+
+  g_assert_true (doctor_window_is_detecting (window));
+  dialog = wait_dialog (window, "Detecting Settings…");
+  g_assert_nonnull (find_descendant (adw_message_dialog_get_extra_child (dialog),
+                                     GTK_TYPE_SPINNER, NULL));
+  g_assert_true (doctor_test_wait_until (detect_finished, window, 15000));
+  /* Two timeouts at most, and some slack. */
+  g_assert_cmpint ((g_get_monotonic_time () - start) / 1000, <, 8000);
+
+  g_assert_true (find_dialog (window) == dialog);
+  g_assert_false (adw_message_dialog_get_heading_use_markup (dialog));
+  g_assert_false (adw_message_dialog_get_body_use_markup (dialog));
+  return dialog;
+}
+
+static void
+test_detect_not_found (void)
+{
+  DoctorWindow *window = new_window ();
+  AdwMessageDialog *dialog;
+
+  set_entry (window, "timeout_row", "1");
+  dialog = detect (window, "someone@example.invalid");
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "No Settings Found");
+  g_assert_cmpstr (adw_message_dialog_get_body (dialog), !=, "");
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "use"));
+  click_response (dialog, "_Close");
+  g_assert_null (find_dialog (window));
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "");
+
+  destroy_window (window);
+}
+
+static void
+test_detect_preset (void)
+{
+  DoctorWindow *window = new_window ();
+  AdwMessageDialog *dialog;
+  g_autofree char *text = NULL;
+  GtkWidget *row;
+
+  set_entry (window, "timeout_row", "1");
+  dialog = detect (window, "someone@gmail.com");
+  g_test_message ("%s", adw_message_dialog_get_body (dialog));
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Settings Not Verified");
+  text = dialog_text (dialog);
+  g_test_message ("%s", text);
+  /* The preset's candidates, from the preset, with their failed probes; and the notes. */
+  g_assert_nonnull (strstr (text, "smtp.gmail.com:465"));
+  g_assert_nonnull (strstr (text, "smtp.gmail.com:587"));
+  g_assert_nonnull (strstr (text, "Built-in preset"));
+  row = find_descendant (adw_message_dialog_get_extra_child (dialog), ADW_TYPE_ACTION_ROW, NULL);
+  g_assert_nonnull (row);
+  g_assert_cmpstr (row_status (row), !=, "Works");
+  g_assert_cmpuint (doctor_discovery_get_notes (doctor_window_get_discovery (window))->len, >, 0);
+  g_assert_nonnull (strstr (text, g_ptr_array_index (doctor_discovery_get_notes (
+                                     doctor_window_get_discovery (window)), 0)));
+
+  click_response (dialog, "_Use These Settings");
+  g_assert_null (find_dialog (window));
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.gmail.com");
+  g_assert_cmpstr (get_entry (window, "port_row"), ==, "465");
+  g_assert_cmpuint (adw_combo_row_get_selected (child (window, "security_row")), ==, 1);
+  g_assert_cmpstr (get_entry (window, "user_row"), ==, "someone@gmail.com");
+
+  destroy_window (window);
+}
+
 static void
 save_as (DoctorWindow *window,
          const char   *name)
@@ -1477,6 +1711,10 @@ main (int   argc,
   g_test_add_func ("/app/suggestion", test_suggestion_fills_form);
   g_test_add_func ("/app/server-text-literal", test_server_text_literal);
   g_test_add_func ("/app/render", test_render_not_blank);
+  g_test_add_func ("/app/ports/on-demand", test_ports_on_demand);
+  g_test_add_func ("/app/ports/automatic", test_ports_automatic);
+  g_test_add_func ("/app/detect/not-found", test_detect_not_found);
+  g_test_add_func ("/app/detect/preset", test_detect_preset);
   g_test_add_func ("/app/profile/save", test_profile_save);
   g_test_add_func ("/app/profile/switch", test_profile_switch);
   g_test_add_func ("/app/profile/unsaved", test_profile_unsaved);

@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include "doctor-discovery.h"
+#include "doctor-port-scan.h"
 #include "doctor-profiles.h"
 #include "doctor-providers.h"
 #include "doctor-window.h"
@@ -54,6 +56,10 @@ struct _DoctorWindow
   GtkWidget            *suggestion_group;
   AdwActionRow         *suggestion_row;
   AdwPreferencesGroup  *checklist_group;
+  GtkBox               *results_box;
+  GtkWidget            *verdict_box;
+  AdwPreferencesGroup  *ports_group;
+  GtkWidget            *ports_spinner;
 
   /* Owned */
   GSettings            *settings;
@@ -75,6 +81,16 @@ struct _DoctorWindow
   GPtrArray            *pending_deletes;  /* deleted profiles whose undo toast is up */
   guint                 load_source;
   guint                 keyring_busy;     /* keyring operations of this window in flight */
+
+  /* Owned: the port table and "Detect Settings" (doctor-window-network.c) */
+  DoctorPortScan       *port_scan;
+  GCancellable         *scan_cancellable;
+  GPtrArray            *port_rows;        /* one AdwActionRow per cell, in the scan's order */
+  DoctorSuggestion     *scan_suggestion;  /* the scan's best cell, offered when the run has
+                                           * no suggestion of its own */
+  DoctorDiscovery      *discovery;
+  GCancellable         *discovery_cancellable;
+  AdwMessageDialog     *discovery_dialog; /* borrowed: destroyed with the window */
 
   /* Borrowed: the presets are loaded once for the process */
   GPtrArray            *providers;
@@ -104,6 +120,13 @@ void                  _doctor_window_show_error_toast   (DoctorWindow         *s
 void                  _doctor_window_show_message       (DoctorWindow         *self,
                                                          const char           *heading,
                                                          const char           *body);
+void                  _doctor_window_update_actions     (DoctorWindow         *self);
+void                  _doctor_window_update_suggestion  (DoctorWindow         *self);
+void                  _doctor_window_use_server         (DoctorWindow         *self,
+                                                         const char           *host,
+                                                         guint16               port,
+                                                         DoctorSecurity        security);
+guint                 _doctor_window_get_timeout_ms     (DoctorWindow         *self);
 
 /* doctor-window-profiles.c */
 typedef void (*DoctorWindowThen) (DoctorWindow *self,
@@ -123,5 +146,13 @@ void                  _doctor_window_detach_profile      (DoctorWindow        *s
 /* doctor-window-env.c */
 void                  _doctor_window_env_class_init      (GtkWidgetClass      *widget_class);
 void                  _doctor_window_env_init            (DoctorWindow        *self);
+
+/* doctor-window-network.c */
+void                  _doctor_window_network_class_init  (GtkWidgetClass      *widget_class);
+void                  _doctor_window_network_init        (DoctorWindow        *self);
+void                  _doctor_window_network_dispose     (DoctorWindow        *self);
+void                  _doctor_window_network_cancel      (DoctorWindow        *self);
+void                  _doctor_window_clear_ports         (DoctorWindow        *self);
+void                  _doctor_window_run_finished        (DoctorWindow        *self);
 
 G_END_DECLS

@@ -30,6 +30,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void update_actions (DoctorWindow *self);
+static gboolean has_report (DoctorWindow *self);
 static void select_provider (DoctorWindow         *self,
                              const DoctorProvider *provider);
 
@@ -608,6 +609,38 @@ _doctor_window_get_provider (DoctorWindow *self)
   return selected_provider (self);
 }
 
+/* Puts a server's host, port and security into the form, as "Use These Settings" does. */
+void
+_doctor_window_use_server (DoctorWindow   *self,
+                           const char     *host,
+                           guint16         port,
+                           DoctorSecurity  security)
+{
+  self->updating = TRUE;
+  gtk_editable_set_text (GTK_EDITABLE (self->host_row), host);
+  set_port (self, port);
+  select_security (self, security);
+  self->updating = FALSE;
+
+  /* A known provider's host selects its preset, for its help. */
+  select_provider (self, doctor_providers_match_host (host));
+  validate_live (self);
+  _doctor_window_profiles_update (self);
+}
+
+/* The form's timeout, 0 for the default (or when it is not a usable number). */
+guint
+_doctor_window_get_timeout_ms (DoctorWindow *self)
+{
+  g_autofree char *text = entry_text_stripped (self->timeout_row);
+  guint timeout_ms = 0;
+
+  if (!parse_timeout (text, &timeout_ms))
+    return 0;
+
+  return timeout_ms;
+}
+
 /* Messages ----------------------------------------------------------------------------------- */
 
 static void
@@ -694,7 +727,6 @@ static void
 set_verdict (DoctorWindow *self)
 {
   static const char *classes[] = { "pass", "warn", "fail" };
-  const DoctorSuggestion *suggestion = NULL;
   g_autofree char *text = NULL;
   const char *detail = NULL;
   const char *icon;
@@ -765,10 +797,32 @@ set_verdict (DoctorWindow *self)
   gtk_label_set_text (self->verdict_detail_label, detail != NULL ? detail : "");
   gtk_widget_set_visible (GTK_WIDGET (self->verdict_detail_label), detail != NULL);
 
-  suggestion = doctor_diagnosis_get_suggestion (self->diagnosis);
+  _doctor_window_update_suggestion (self);
+}
+
+/* The run's own suggestion, or else the best cell of the port table. */
+static const DoctorSuggestion *
+current_suggestion (DoctorWindow *self)
+{
+  const DoctorSuggestion *suggestion = NULL;
+
+  if (has_report (self))
+    suggestion = doctor_diagnosis_get_suggestion (self->diagnosis);
+  if (suggestion == NULL && (self->diagnosis == NULL || has_report (self)))
+    suggestion = self->scan_suggestion;
+
+  return suggestion;
+}
+
+void
+_doctor_window_update_suggestion (DoctorWindow *self)
+{
+  const DoctorSuggestion *suggestion = current_suggestion (self);
+
   gtk_widget_set_visible (self->suggestion_group, suggestion != NULL);
   if (suggestion != NULL)
     adw_action_row_set_subtitle (self->suggestion_row, suggestion->summary);
+  update_actions (self);
 }
 
 static void
@@ -810,6 +864,7 @@ on_run_done (GObject      *object,
   g_clear_object (&self->cancellable);
   set_running (self, FALSE);
   set_verdict (self);
+  _doctor_window_run_finished (self);
 }
 
 /* Says what is wrong with the form, on the form, and puts the focus on the first row to fix. */
@@ -863,6 +918,7 @@ doctor_window_run (DoctorWindow *self)
     }
   gtk_widget_set_visible (GTK_WIDGET (self->form_error_label), FALSE);
 
+  _doctor_window_clear_ports (self);
   clear_checklist (self);
   g_clear_object (&self->diagnosis);
   self->diagnosis = doctor_diagnosis_new (target);
@@ -886,6 +942,8 @@ doctor_window_run (DoctorWindow *self)
     adw_window_title_set_subtitle (self->results_title, subtitle);
   }
 
+  gtk_widget_set_visible (self->verdict_box, TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->checklist_group), TRUE);
   gtk_stack_set_visible_child_name (self->results_stack, "results");
   adw_leaflet_set_visible_child (self->leaflet, self->results_pane);
 
@@ -903,6 +961,7 @@ doctor_window_cancel (DoctorWindow *self)
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+  _doctor_window_network_cancel (self);
 }
 
 gboolean
@@ -944,13 +1003,21 @@ update_actions (DoctorWindow *self)
   gboolean running = doctor_window_is_running (self);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.run", !running);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel", running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel",
+                                 running || doctor_window_is_scanning (self));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.scan-ports",
+                                 !running && !doctor_window_is_scanning (self));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-report", has_report (self));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-report", has_report (self));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-transcript", has_report (self));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.use-suggestion",
-                                 has_report (self) &&
-                                 doctor_diagnosis_get_suggestion (self->diagnosis) != NULL);
+                                 current_suggestion (self) != NULL);
+}
+
+void
+_doctor_window_update_actions (DoctorWindow *self)
+{
+  update_actions (self);
 }
 
 static void
@@ -1080,18 +1147,12 @@ use_suggestion_action (GtkWidget  *widget,
                        GVariant   *parameter)
 {
   DoctorWindow *self = DOCTOR_WINDOW (widget);
-  const DoctorSuggestion *suggestion;
+  const DoctorSuggestion *suggestion = current_suggestion (self);
 
-  if (!has_report (self) ||
-      (suggestion = doctor_diagnosis_get_suggestion (self->diagnosis)) == NULL)
+  if (suggestion == NULL)
     return;
 
-  self->updating = TRUE;
-  gtk_editable_set_text (GTK_EDITABLE (self->host_row), suggestion->host);
-  set_port (self, suggestion->port);
-  select_security (self, suggestion->security);
-  self->updating = FALSE;
-  validate_live (self);
+  _doctor_window_use_server (self, suggestion->host, suggestion->port, suggestion->security);
 
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
   show_toast (self, _("Settings changed; run the checks again"));
@@ -1134,6 +1195,7 @@ doctor_window_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
 
   _doctor_window_profiles_dispose (self);
+  _doctor_window_network_dispose (self);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), DOCTOR_TYPE_WINDOW);
 
@@ -1202,6 +1264,7 @@ doctor_window_constructed (GObject *object)
 
   _doctor_window_profiles_init (self);
   _doctor_window_env_init (self);
+  _doctor_window_network_init (self);
 }
 
 static void
@@ -1268,6 +1331,10 @@ doctor_window_class_init (DoctorWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, suggestion_group);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, suggestion_row);
   gtk_widget_class_bind_template_child (widget_class, DoctorWindow, checklist_group);
+  gtk_widget_class_bind_template_child (widget_class, DoctorWindow, results_box);
+  gtk_widget_class_bind_template_child (widget_class, DoctorWindow, verdict_box);
+  gtk_widget_class_bind_template_child (widget_class, DoctorWindow, ports_group);
+  gtk_widget_class_bind_template_child (widget_class, DoctorWindow, ports_spinner);
   gtk_widget_class_bind_template_callback (widget_class, on_ca_choose_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_ca_clear_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_back_clicked);
@@ -1295,6 +1362,7 @@ doctor_window_class_init (DoctorWindowClass *klass)
 
   _doctor_window_profiles_class_init (widget_class);
   _doctor_window_env_class_init (widget_class);
+  _doctor_window_network_class_init (widget_class);
 }
 
 static GSettings *

@@ -8,6 +8,7 @@
 #include <adwaita.h>
 
 #include "doctor-diagnosis.h"
+#include "doctor-discovery.h"
 #include "doctor-profiles.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,15 @@ void                 doctor_window_cancel             (DoctorWindow       *self)
 gboolean             doctor_window_is_running         (DoctorWindow       *self);
 DoctorDiagnosis     *doctor_window_get_diagnosis      (DoctorWindow       *self);
 GPtrArray           *doctor_window_get_check_rows     (DoctorWindow       *self);
+
+void                 doctor_window_scan_ports         (DoctorWindow       *self);
+gboolean             doctor_window_is_scanning        (DoctorWindow       *self);
+DoctorPortScan      *doctor_window_get_port_scan      (DoctorWindow       *self);
+GPtrArray           *doctor_window_get_port_rows      (DoctorWindow       *self);
+void                 doctor_window_detect_settings    (DoctorWindow       *self,
+                                                       const char         *address);
+gboolean             doctor_window_is_detecting       (DoctorWindow       *self);
+DoctorDiscovery     *doctor_window_get_discovery      (DoctorWindow       *self);
 
 void                 doctor_window_open_env_file      (DoctorWindow       *self,
                                                        GFile              *file);
