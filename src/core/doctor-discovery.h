@@ -19,8 +19,9 @@
  * The candidates come in the order of preference: SRV before preset before MX; within a source
  * implicit TLS before STARTTLS (RFC 8314), then SRV priority and weight, then the order of the
  * preset. The same host, port and security found by two sources is one candidate, of the first
- * source. The best candidate is the first whose probe says "ok"; where none does, the first
- * candidate is still the likeliest setting, unverified. The notes say, in translated sentences,
+ * source. doctor_discovery_get_best() is the first whose probe says "ok", or NULL where none
+ * does; then the first candidate is still the likeliest setting, unverified, and the front ends
+ * (the CLI, the window) fall back to it and say so. The notes say, in translated sentences,
  * where the sources disagree, what could not be verified and what DNS said that matters.
  */
 #pragma once
