@@ -19,6 +19,7 @@ PACKAGES=(
   libgtk-4-dev libadwaita-1-dev adwaita-icon-theme fonts-cantarell
   xvfb xauth dbus
   libsecret-1-dev gnome-keyring libsecret-tools
+  appstream man-db groff-base flatpak-builder
 )
 
 install_deps() {

@@ -921,11 +921,15 @@ host_equal (const char *known,
             const char *host)
 {
   gsize length = strlen (host);
+  gsize known_length = strlen (known);
 
+  /* "smtp.example.com." and "smtp.example.com" are one name, on either side. */
   if (length > 0 && host[length - 1] == '.')
     length--;
+  if (known_length > 0 && known[known_length - 1] == '.')
+    known_length--;
 
-  return strlen (known) == length && g_ascii_strncasecmp (known, host, length) == 0;
+  return known_length == length && g_ascii_strncasecmp (known, host, length) == 0;
 }
 
 const DoctorProviderRegion *
