@@ -175,5 +175,34 @@ def t_env_file_errors():
     check(r.rc == 3, "missing file", r)
 
 
+@test
+def t_secret_nowhere():
+    """a login with every output on: text, --verbose transcript, JSON, debug logs, saved files"""
+    home = config_home()
+    env = {"XDG_CONFIG_HOME": home, "G_MESSAGES_DEBUG": "all"}
+    srv = SmtpServer("starttls")
+    target = "127.0.0.1:%d" % srv.port
+    # run_cli() itself fails the test if the password, its base64 or the PLAIN blob appears on
+    # standard output or standard error (where G_MESSAGES_DEBUG=all sends every debug line).
+    r = run_cli("--verbose", "-u", USER, "--password-stdin", h.ca_file(), "--timeout", "10",
+                target, stdin_text=SECRET + "\n", env=env)
+    check(r.rc == 0 and "AUTH PLAIN ****" in r.out, "a verbose login", r)
+    r = run_cli("--json", "-u", USER, "--password-stdin", h.ca_file(), "--timeout", "10",
+                target, stdin_text=SECRET + "\n", env=env)
+    check(r.rc == 0, "a JSON login", r)
+    r = run_cli("--save-profile", "p", "-u", USER, "--password-stdin", h.ca_file(), target,
+                stdin_text=SECRET + "\n", env=env)
+    check(r.rc == 0, "save", r)
+    r = run_cli("--json", "--verbose", "--profile", "p", "--timeout", "10", env=env)
+    check(r.check_by_id("auth")["status"] == "pass", "a login from the keyring", r)
+    # Nothing written below the configuration folder holds it either.
+    for root, _, files in os.walk(home):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                data = f.read()
+            for leak in h.LEAKS:
+                check(leak.encode() not in data, "the secret is in %s" % name)
+
+
 if __name__ == "__main__":
     h.main()

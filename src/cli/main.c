@@ -971,6 +971,10 @@ main (int   argc,
   g_set_prgname ("smtp-doctor-cli");
   prgname = g_get_prgname ();
 
+  /* Standard output is the report (JSON for scripts): every log line, debug included, goes to
+   * standard error. */
+  g_log_writer_default_set_use_stderr (TRUE);
+
   context = g_option_context_new (_("HOST[:PORT] — find out why mail will not send"));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
