@@ -2205,7 +2205,8 @@ on_ehlo (GObject      *object,
       return;
     }
 
-  if (reply->code >= 500)
+  /* A 4xx is a refusal too ("451 try again later"), not a broken reply; a 421 closes. */
+  if (reply->code >= 400 && reply->code != 421)
     {
       summary = g_strdup_printf (_("The server refused EHLO (%u %s)"), reply->code, text);
       conclude_fail (self, "ehlo-rejected", reply, summary);
@@ -2531,6 +2532,14 @@ on_auth_reply (GObject      *object,
       conclude_fail (self, "protocol-error", reply,
                      _("The server asked for more after the login data was complete; the login "
                        "was cancelled"));
+      return;
+    }
+
+  if (reply->code == 235 && (stage == LOGIN_USER || stage == LOGIN_PASSWORD))
+    {
+      /* Nothing was checked: reporting a login would hide that the password may be wrong. */
+      conclude_fail (self, "protocol-error", reply,
+                     _("The server said the login succeeded before it was sent the password"));
       return;
     }
 

@@ -191,8 +191,11 @@ doctor_smtp_stream_has_pending_input (DoctorSmtpStream *self)
   if (self->buf_pos < self->buf_len || !doctor_reply_parser_is_idle (self->parser))
     return TRUE;
 
+  /* A server that only hung up makes the socket readable too, but sent no data: that is for
+   * the next read to report as a closed connection, not an injection. */
   if (self->socket != NULL && !G_IS_TLS_CONNECTION (self->stream))
-    return (g_socket_condition_check (self->socket, G_IO_IN) & G_IO_IN) != 0;
+    return (g_socket_condition_check (self->socket, G_IO_IN) & G_IO_IN) != 0 &&
+           g_socket_get_available_bytes (self->socket) > 0;
 
   return FALSE;
 }
