@@ -509,6 +509,122 @@ test_server_text_literal (void)
   destroy_window (window);
 }
 
+/* Escapes (ANSI, OSC 8, BEL, backspace, a CR), Pango markup, an entity and bytes that are not
+ * UTF-8, in the greeting, the EHLO reply and an error reply. */
+#define HOSTILE_TEXT \
+  "\x1b[31mRED\x1b[0m \x1b]8;;https://evil.example/\x07" "click\x1b]8;;\x07 back\x08\x08 " \
+  "mid\rline <b>bold</b> <span foreground=\"red\">span</span> &amp; & bad\xff\xfe end"
+
+static gboolean
+text_is_plain (const char *text)
+{
+  if (!g_utf8_validate (text, -1, NULL))
+    return FALSE;
+  for (const char *p = text; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if ((c < 0x20 && c != '\n') || c == 0x7f || (c >= 0x80 && c < 0xa0))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Every label under @root that shows server text shows it as it came, escaped where it could
+ * act: never parsed as markup (where "<b>bold</b>" would show as "bold"). */
+static guint
+check_server_labels (GtkWidget *root)
+{
+  guint n = 0;
+
+  if (GTK_IS_LABEL (root))
+    {
+      const char *text = gtk_label_get_text (GTK_LABEL (root));
+
+      g_assert_true (text_is_plain (text));
+      if (strstr (text, "RED") != NULL)
+        {
+          g_assert_false (gtk_label_get_use_markup (GTK_LABEL (root)));
+          g_assert_nonnull (strstr (text, "\\x1b[31mRED"));
+          g_assert_nonnull (strstr (text, "<b>bold</b> <span foreground=\"red\">span</span>"));
+          g_assert_nonnull (strstr (text, "&amp; &"));
+          n++;
+        }
+    }
+
+  for (GtkWidget *widget = gtk_widget_get_first_child (root); widget != NULL;
+       widget = gtk_widget_get_next_sibling (widget))
+    n += check_server_labels (widget);
+
+  return n;
+}
+
+static void
+test_server_text_hostile (void)
+{
+  g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
+  DoctorTestScript *script = doctor_test_server_get_script (server, 0);
+  DoctorWindow *window = new_window ();
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", doctor_test_server_get_port (server));
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GList) toplevels = NULL;
+  g_autofree char *transcript_text = NULL;
+  g_autofree char *report = NULL;
+  DoctorCheckRow *ehlo;
+  guint n_labels;
+
+  doctor_test_script_send (script, "220 " HOSTILE_TEXT "\r\n");
+  doctor_test_script_expect (script, "EHLO");
+  doctor_test_script_send (script, "550-" HOSTILE_TEXT "\r\n550 5.7.1 " HOSTILE_TEXT "\r\n");
+  doctor_test_script_on_line (script, "QUIT", "221 bye\r\n");
+  g_assert_true (doctor_window_set_target_text (window, target, NULL));
+  run_and_wait (window, 10000);
+
+  ehlo = find_row (window, "ehlo");
+  g_assert_cmpint (doctor_check_get_status (doctor_check_row_get_check (ehlo)), ==,
+                   DOCTOR_CHECK_FAIL);
+  g_assert_nonnull (strstr (adw_expander_row_get_subtitle (ADW_EXPANDER_ROW (ehlo)),
+                            "<b>bold</b>"));
+
+  /* Every row open, so that its details and advice are drawn: a markup label would warn
+   * (fatal here) on the lone "&", or swallow the tags. */
+  rows = check_rows (window);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      g_assert_false (adw_preferences_row_get_use_markup (g_ptr_array_index (rows, i)));
+      adw_expander_row_set_expanded (g_ptr_array_index (rows, i), TRUE);
+    }
+  doctor_test_sleep (300);
+  n_labels = check_server_labels (GTK_WIDGET (window));
+  /* The greeting's and the EHLO row's subtitles, their details, the verdict. */
+  g_assert_cmpuint (n_labels, >=, 4);
+
+  /* The transcript window shows the lines as they came, escaped. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-transcript", NULL);
+  toplevels = gtk_window_list_toplevels ();
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    {
+      if (DOCTOR_IS_TRANSCRIPT_WINDOW (l->data))
+        {
+          transcript_text = doctor_transcript_window_get_text (l->data);
+          gtk_window_destroy (l->data);
+          break;
+        }
+    }
+  g_assert_nonnull (transcript_text);
+  g_assert_true (text_is_plain (transcript_text));
+  g_assert_nonnull (strstr (transcript_text, "220 \\x1b[31mRED"));
+  g_assert_nonnull (strstr (transcript_text, "mid\\x0dline <b>bold</b>"));
+
+  /* The copied report has no raw escape either. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.copy-report", NULL);
+  report = read_clipboard (GTK_WIDGET (window));
+  g_assert_true (text_is_plain (report));
+  g_assert_nonnull (strstr (report, "RED"));
+
+  destroy_window (window);
+}
+
 /* Profiles, the keyring and .env files ------------------------------------------------------ */
 
 typedef struct
@@ -1710,6 +1826,7 @@ main (int   argc,
   g_test_add_func ("/app/cancel", test_cancel);
   g_test_add_func ("/app/suggestion", test_suggestion_fills_form);
   g_test_add_func ("/app/server-text-literal", test_server_text_literal);
+  g_test_add_func ("/app/server-text-hostile", test_server_text_hostile);
   g_test_add_func ("/app/render", test_render_not_blank);
   g_test_add_func ("/app/ports/on-demand", test_ports_on_demand);
   g_test_add_func ("/app/ports/automatic", test_ports_automatic);
