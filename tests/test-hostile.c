@@ -18,6 +18,7 @@
  * DOCTOR_TEST_IN_PROCESS=1 to run them in one process.
  */
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "doctor-error.h"
 #include "doctor-report.h"
@@ -427,6 +428,34 @@ assert_output_clean (DoctorDiagnosis *diagnosis)
     }
 
   markdown = check_reports (diagnosis);
+}
+
+/* The reports as saved to files (what Save Report writes), read back. */
+static void
+assert_saved_reports_clean (DoctorDiagnosis *diagnosis)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("smtp-doctor-hostile-XXXXXX", &error);
+  const char *names[] = { "report.md", "report.json" };
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[i], NULL);
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+      g_autofree char *contents = NULL;
+
+      g_assert_true (doctor_report_save (diagnosis, file, doctor_report_format_for_file (file),
+                                         NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (strlen (contents), >, 100);
+      assert_safe (contents, TRUE);
+      assert_no_leak_in (contents, names[i]);
+      g_unlink (path);
+    }
+  g_rmdir (dir);
 }
 
 /* Runs @target; the run must end without an error and well before any deadline. */
@@ -1120,6 +1149,7 @@ test_login_prompt (gconstpointer data)
   settle (server);
   doctor_test_server_assert_script_ok (server);
   assert_received (server, "AUTH", 1);
+  assert_saved_reports_clean (d);
 }
 
 /* A third 334 after the password: the exchange is cancelled with "*" (RFC 4954 §4), nothing
