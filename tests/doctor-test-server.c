@@ -99,6 +99,10 @@ struct _Connection
   GSource           *timer;
 
   GByteArray        *inbuf;
+  GArray            *inbuf_reads;  /* (element-type ReadMark) which read brought which bytes */
+  guint              n_reads;
+  guint              line_read;    /* the read that completed the line being taken */
+  GArray            *received_reads; /* (element-type guint) line_read of each received line */
   guint8             chunk[READ_CHUNK];
   ReadMode           read_mode;
   GPtrArray         *received;     /* (element-type utf8) */
@@ -106,6 +110,13 @@ struct _Connection
   gsize              progress;     /* SEND_SLOWLY position, SEND_ENDLESS bytes written */
   gboolean           finished;
 };
+
+/* The bytes of inbuf up to @end came with read number @read. */
+typedef struct
+{
+  gsize end;
+  guint read;
+} ReadMark;
 
 /* Connections that still exist anywhere, so that teardown can wait for all of them. */
 static guint live_connections;
@@ -301,7 +312,9 @@ conn_unref (gpointer data)
   g_clear_object (&conn->tcp);
   g_clear_object (&conn->cancellable);
   g_byte_array_unref (conn->inbuf);
+  g_array_unref (conn->inbuf_reads);
   g_ptr_array_unref (conn->received);
+  g_array_unref (conn->received_reads);
   g_free (conn);
 
   live_connections--;
@@ -561,6 +574,7 @@ conn_start_tls (Connection *conn,
   if (conn->inbuf->len > 0)
     conn_fail (conn, "the client sent %u bytes before the TLS handshake", conn->inbuf->len);
   g_byte_array_set_size (conn->inbuf, 0);
+  g_array_set_size (conn->inbuf_reads, 0);
 
   cert_file = doctor_test_cert_path (step->text);
   key_name = g_strconcat (step->text, "-key", NULL);
@@ -647,6 +661,35 @@ conn_close (Connection *conn,
 
 /* Takes one line out of the input buffer, or returns FALSE. The line keeps its bytes, NUL
  * included, up to the first NUL; CR LF or LF is stripped. */
+/* Notes which read brought the last of the @n bytes about to leave inbuf (the line's LF). */
+static void
+conn_consume_reads (Connection *conn,
+                    gsize       n)
+{
+  guint drop = 0;
+
+  conn->line_read = conn->n_reads;
+  for (guint i = conn->inbuf_reads->len; i > 0; i--)
+    {
+      ReadMark *mark = &g_array_index (conn->inbuf_reads, ReadMark, i - 1);
+
+      /* Ends grow with i: the first mark that reaches past the line's last byte brought it. */
+      if (mark->end >= n)
+        conn->line_read = mark->read;
+    }
+
+  for (guint i = 0; i < conn->inbuf_reads->len; i++)
+    {
+      ReadMark *mark = &g_array_index (conn->inbuf_reads, ReadMark, i);
+
+      if (mark->end <= n)
+        drop = i + 1;
+      else
+        mark->end -= n;
+    }
+  g_array_remove_range (conn->inbuf_reads, 0, drop);
+}
+
 static gboolean
 conn_pop_line (Connection  *conn,
                char       **line)
@@ -666,6 +709,7 @@ conn_pop_line (Connection  *conn,
     length--;
 
   *line = g_strndup ((const char *) conn->inbuf->data, length);
+  conn_consume_reads (conn, (lf - conn->inbuf->data) + 1);
   g_byte_array_remove_range (conn->inbuf, 0, (lf - conn->inbuf->data) + 1);
   return TRUE;
 }
@@ -679,6 +723,7 @@ conn_record (Connection *conn,
 
   g_debug ("test server: connection %u: C: %s", conn->index, shown);
   g_ptr_array_add (conn->received, g_strdup (line));
+  g_array_append_val (conn->received_reads, conn->line_read);
   if (conn->server != NULL)
     g_ptr_array_add (conn->server->received, g_strdup (line));
 }
@@ -786,8 +831,10 @@ conn_read_cb (GObject      *source,
           g_autofree char *rest = g_strndup ((const char *) conn->inbuf->data,
                                              conn->inbuf->len);
 
+          conn->line_read = conn->n_reads;
           conn_record (conn, rest);
           g_byte_array_set_size (conn->inbuf, 0);
+          g_array_set_size (conn->inbuf_reads, 0);
         }
 
       if (conn->read_mode == READ_FOR_EXPECT || conn->read_mode == READ_FOR_MESSAGE)
@@ -810,6 +857,12 @@ conn_read_cb (GObject      *source,
     }
 
   g_byte_array_append (conn->inbuf, conn->chunk, n);
+  {
+    ReadMark mark = { conn->inbuf->len, ++conn->n_reads };
+
+    g_array_append_val (conn->inbuf_reads, mark);
+    conn->line_read = conn->n_reads;
+  }
   conn_read (conn);
 }
 
@@ -950,7 +1003,9 @@ on_incoming (GSocketService    *service G_GNUC_UNUSED,
   conn->stream = g_object_ref (G_IO_STREAM (tcp));
   conn->cancellable = g_cancellable_new ();
   conn->inbuf = g_byte_array_new ();
+  conn->inbuf_reads = g_array_new (FALSE, FALSE, sizeof (ReadMark));
   conn->received = g_ptr_array_new_with_free_func (g_free);
+  conn->received_reads = g_array_new (FALSE, FALSE, sizeof (guint));
 
   g_debug ("test server: connection %u accepted", conn->index);
 
@@ -1098,6 +1153,22 @@ doctor_test_server_get_received_on (DoctorTestServer *self,
 
   conn = g_ptr_array_index (self->connections, connection);
   return conn->received;
+}
+
+/* Which read of connection @connection brought the end of its line @line (counting from 1):
+ * lines that share a number came in one piece, as a pipelined group written at once does. */
+guint
+doctor_test_server_get_read_of_line (DoctorTestServer *self,
+                                     guint             connection,
+                                     guint             line)
+{
+  Connection *conn;
+
+  g_return_val_if_fail (connection < self->connections->len, 0);
+
+  conn = g_ptr_array_index (self->connections, connection);
+  g_return_val_if_fail (line < conn->received_reads->len, 0);
+  return g_array_index (conn->received_reads, guint, line);
 }
 
 /* When connection @connection was accepted, in g_get_monotonic_time() microseconds. */

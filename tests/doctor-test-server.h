@@ -49,6 +49,9 @@ guint             doctor_test_server_get_n_handshakes (DoctorTestServer  *self);
 GPtrArray        *doctor_test_server_get_received     (DoctorTestServer  *self);
 GPtrArray        *doctor_test_server_get_received_on  (DoctorTestServer  *self,
                                                        guint              connection);
+guint             doctor_test_server_get_read_of_line (DoctorTestServer  *self,
+                                                       guint              connection,
+                                                       guint              line);
 gint64            doctor_test_server_get_accept_time  (DoctorTestServer  *self,
                                                        guint              connection);
 gint64            doctor_test_server_get_finish_time  (DoctorTestServer  *self,

@@ -3,7 +3,10 @@
 
     /usr/bin/python3 smtp-server.py --port 0 --mode starttls|tls|plain \
         --cert CERT --key KEY [--auth USER:PASS] [--require-auth] \
-        [--maildir DIR] [--ready-file FILE]
+        [--maildir DIR] [--ready-file FILE] [--pipelining]
+
+--pipelining adds PIPELINING (RFC 2920) to the EHLO reply: aiosmtpd reads commands in order
+from its buffer, so it takes pipelined groups, but it does not advertise them by itself.
 
 Listens on 127.0.0.1 only. When it is ready it prints the port it listens on, and writes it to
 --ready-file (through a temporary name and a rename, so a reader never sees half of it).
@@ -35,9 +38,15 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
-    def __init__(self, maildir):
+    def __init__(self, maildir, pipelining=False):
         self.maildir = maildir
         self.counter = itertools.count(1)
+        if pipelining:
+            self.handle_EHLO = self._ehlo_with_pipelining
+
+    async def _ehlo_with_pipelining(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses[:1] + ["250-PIPELINING"] + responses[1:]
 
     async def handle_DATA(self, server, session, envelope):
         if self.maildir:
@@ -136,6 +145,7 @@ def parse_args(argv):
     p.add_argument("--maildir")
     p.add_argument("--ready-file")
     p.add_argument("--hostname", default="smtp-test.localhost")
+    p.add_argument("--pipelining", action="store_true")
     args = p.parse_args(argv)
     if args.mode != "plain" and not (args.cert and args.key):
         p.error("--cert and --key are needed for mode %s" % args.mode)
@@ -170,7 +180,7 @@ async def main(args):
         command_log = os.path.join(args.maildir, "commands.log")
         open(command_log, "a").close()
 
-    handler = Handler(args.maildir)
+    handler = Handler(args.maildir, pipelining=args.pipelining)
     implicit = args.mode == "tls"
     smtp_kwargs = dict(
         hostname=args.hostname,

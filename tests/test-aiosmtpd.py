@@ -112,7 +112,7 @@ def main():
 
 
 class SmtpServer:
-    def __init__(self, mode, cert="good", auth=True, require_auth=False):
+    def __init__(self, mode, cert="good", auth=True, require_auth=False, pipelining=False):
         self.dir = tempfile.mkdtemp(prefix="smtp-doctor-aiosmtpd-")
         CLEANUPS.append(lambda: shutil.rmtree(self.dir, ignore_errors=True))
         self.maildir = os.path.join(self.dir, "mail")
@@ -125,6 +125,8 @@ class SmtpServer:
             argv += ["--auth", "%s:%s" % (USER, SECRET)]
         if require_auth:
             argv.append("--require-auth")
+        if pipelining:
+            argv.append("--pipelining")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
@@ -354,7 +356,23 @@ def t_implicit_tls_password_stdin():
 @test
 def t_send_message():
     """--from/--to: the test message is delivered with Date, Message-ID, From, To, Subject"""
-    srv = SmtpServer("starttls", require_auth=True)
+    send_message(pipelining=False)
+
+
+@test
+def t_send_message_pipelined():
+    """--from/--to with PIPELINING offered: MAIL, RCPT and DATA go together, the message arrives"""
+    r = send_message(pipelining=True)
+    client = [l["text"] for l in r.report["transcript"] if l["from"] == "client"]
+    mail = [i for i, t in enumerate(client) if t.startswith("MAIL FROM:")]
+    check(mail and client[mail[0]:mail[0] + 3][1:] == ["RCPT TO:<rcpt@example.net>", "DATA"],
+          "MAIL FROM, RCPT TO and DATA are not one group in the transcript: %r" % client, r)
+    send = r.check_by_id("send")
+    check("pipelining" in send["details"], "the send check does not say it pipelined", r)
+
+
+def send_message(pipelining):
+    srv = SmtpServer("starttls", require_auth=True, pipelining=pipelining)
     args, kw = with_secret("env")
     sender, rcpt = "sender@example.org", "rcpt@example.net"
     r = run_cli("--json", "--timeout=10", "-u", USER, *args, ca_file(), "--from=" + sender,
@@ -375,6 +393,10 @@ def t_send_message():
     check("\r\n" in m["data"] or "\n" not in m["data"], "message lines not CRLF", r)
     for leak in LEAKS:
         check(leak not in m["data"], "the secret is in the message", r)
+    send = r.check_by_id("send")
+    check(("pipelining" in send["details"]) == pipelining,
+          "pipelining %s, but the send check details are %r" % (pipelining, send["details"]), r)
+    return r
 
 
 @test

@@ -1278,49 +1278,147 @@ test_auth_reply (gconstpointer data)
 
 /* Sending ------------------------------------------------------------------------------------ */
 
+/* With PIPELINING after TLS, MAIL FROM, RCPT TO and DATA must arrive in one piece before any
+ * reply (the script expects all three before it answers, so a client that waits for each reply
+ * times out), and each reply is still classified on its own. Without it, each command waits for
+ * its reply. */
 typedef struct
 {
-  const char *mail;       /* reply to MAIL FROM */
-  const char *rcpt;       /* reply to RCPT TO, or NULL */
-  const char *dot;        /* reply to the final dot, or NULL */
-  const char *reason;
+  const char        *name;
+  gboolean           pipelining;  /* the server offers PIPELINING after TLS */
+  const char        *mail;        /* reply to MAIL FROM */
+  const char        *rcpt;        /* reply to RCPT TO, or NULL */
+  const char        *data;        /* reply to DATA, or NULL */
+  const char        *dot;         /* reply to the message (or to the lone "."), or NULL */
+  gboolean           hang_up;     /* the server closes after its last reply */
+  gboolean           end_data;    /* DATA accepted after a refusal: a lone "." must end it */
+  DoctorCheckStatus  status;
+  const char        *reason;
 } SendCase;
 
+#define MAIL_OK   "250 2.1.0 Ok\r\n"
+#define RCPT_OK   "250 2.1.5 Ok\r\n"
+#define DATA_GO   "354 End data with <CR><LF>.<CR><LF>\r\n"
+#define QUEUED    "250 2.0.0 Ok: queued as 4BCD1234\r\n"
+#define RELAY_NO  "554 5.7.1 <" RCPT_TO ">: Relay access denied\r\n"
+#define SENDER_NO "553 5.7.1 <" MAIL_FROM ">: Sender address rejected: not owned by user " \
+                  USER "\r\n"
+#define RCPT_NO   "550 5.1.1 <" RCPT_TO ">: Recipient address rejected: User unknown\r\n"
+#define NEED_MAIL "503 5.5.1 Error: need MAIL command\r\n"
+#define NEED_RCPT "503 5.5.1 Error: need RCPT command\r\n"
+#define NO_RCPTS  "554 5.5.1 Error: no valid recipients\r\n"
+#define SPAM      "554 5.7.1 Message rejected as spam\r\n"
+#define BUSY      "421 4.3.2 Service shutting down\r\n"
+
 static const SendCase send_cases[] = {
-  { "250 2.1.0 Ok\r\n", "554 5.7.1 <" RCPT_TO ">: Relay access denied\r\n", NULL,
-    "relay-denied" },
-  { "553 5.7.1 <" MAIL_FROM ">: Sender address rejected: not owned by user " USER "\r\n",
-    NULL, NULL, "sender-rejected" },
-  { "250 2.1.0 Ok\r\n", "550 5.1.1 <" RCPT_TO ">: Recipient address rejected: User unknown\r\n",
-    NULL, "recipient-rejected" },
-  { "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "554 5.7.1 Message rejected as spam\r\n",
-    "message-rejected" },
+  { "pipelined/pass", TRUE, MAIL_OK, RCPT_OK, DATA_GO, QUEUED, FALSE, FALSE,
+    DOCTOR_CHECK_PASS, NULL },
+  { "pipelined/sender-rejected", TRUE, SENDER_NO, NEED_MAIL, NEED_MAIL, NULL, FALSE, FALSE,
+    DOCTOR_CHECK_FAIL, "sender-rejected" },
+  { "pipelined/sender-rejected-hang-up", TRUE, SENDER_NO, NULL, NULL, NULL, TRUE, FALSE,
+    DOCTOR_CHECK_FAIL, "sender-rejected" },
+  { "pipelined/relay-denied", TRUE, MAIL_OK, RELAY_NO, NO_RCPTS, NULL, FALSE, FALSE,
+    DOCTOR_CHECK_FAIL, "relay-denied" },
+  { "pipelined/recipient-rejected", TRUE, MAIL_OK, RCPT_NO, NEED_RCPT, NULL, FALSE, FALSE,
+    DOCTOR_CHECK_FAIL, "recipient-rejected" },
+  { "pipelined/recipient-rejected-data-accepted", TRUE, MAIL_OK, RCPT_NO, DATA_GO, NO_RCPTS,
+    FALSE, TRUE, DOCTOR_CHECK_FAIL, "recipient-rejected" },
+  { "pipelined/sender-rejected-data-accepted", TRUE, SENDER_NO, NEED_MAIL, DATA_GO, NO_RCPTS,
+    FALSE, TRUE, DOCTOR_CHECK_FAIL, "sender-rejected" },
+  { "pipelined/data-rejected", TRUE, MAIL_OK, RCPT_OK, "554 5.3.4 Not now\r\n", NULL, FALSE,
+    FALSE, DOCTOR_CHECK_FAIL, "message-rejected" },
+  { "pipelined/message-rejected", TRUE, MAIL_OK, RCPT_OK, DATA_GO, SPAM, FALSE, FALSE,
+    DOCTOR_CHECK_FAIL, "message-rejected" },
+  { "pipelined/421-mail", TRUE, BUSY, NULL, NULL, NULL, TRUE, FALSE,
+    DOCTOR_CHECK_FAIL, "server-busy" },
+  { "pipelined/421-rcpt", TRUE, MAIL_OK, BUSY, NULL, NULL, TRUE, FALSE,
+    DOCTOR_CHECK_FAIL, "server-busy" },
+  { "pipelined/unexpected-data", TRUE, MAIL_OK, RCPT_OK, "250 2.0.0 Ok\r\n", NULL, FALSE,
+    FALSE, DOCTOR_CHECK_FAIL, "protocol-error" },
+  { "pipelined/unexpected-rcpt", TRUE, MAIL_OK, "354 what\r\n", NEED_RCPT, NULL, FALSE,
+    FALSE, DOCTOR_CHECK_FAIL, "protocol-error" },
+  { "one-by-one/pass", FALSE, MAIL_OK, RCPT_OK, DATA_GO, QUEUED, FALSE, FALSE,
+    DOCTOR_CHECK_PASS, NULL },
+  { "one-by-one/relay-denied", FALSE, MAIL_OK, RELAY_NO, NULL, NULL, FALSE, FALSE,
+    DOCTOR_CHECK_FAIL, "relay-denied" },
+  { "one-by-one/sender-rejected", FALSE, SENDER_NO, NULL, NULL, NULL, FALSE, FALSE,
+    DOCTOR_CHECK_FAIL, "sender-rejected" },
+  { "one-by-one/recipient-rejected", FALSE, MAIL_OK, RCPT_NO, NULL, NULL, FALSE, FALSE,
+    DOCTOR_CHECK_FAIL, "recipient-rejected" },
+  { "one-by-one/message-rejected", FALSE, MAIL_OK, RCPT_OK, DATA_GO, SPAM, FALSE, FALSE,
+    DOCTOR_CHECK_FAIL, "message-rejected" },
+  { "one-by-one/421-rcpt", FALSE, MAIL_OK, BUSY, NULL, NULL, TRUE, FALSE,
+    DOCTOR_CHECK_FAIL, "server-busy" },
 };
 
+static guint
+transcript_index (DoctorDiagnosis *diagnosis,
+                  gboolean         from_server,
+                  const char      *prefix)
+{
+  GPtrArray *transcript = doctor_diagnosis_get_transcript (diagnosis);
+
+  for (guint i = 0; i < transcript->len; i++)
+    {
+      const DoctorTranscriptLine *line = g_ptr_array_index (transcript, i);
+
+      if (line->from_server == from_server && g_str_has_prefix (line->text, prefix))
+        return i;
+    }
+
+  return G_MAXUINT;
+}
+
 static void
-test_send_refused (gconstpointer data)
+test_send (gconstpointer data)
 {
   const SendCase *sc = data;
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "8BITMIME", NULL);
+  g_autofree char *ehlo = sc->pipelining ? ehlo_reply ("PIPELINING", "8BITMIME", NULL)
+                                         : ehlo_reply ("8BITMIME", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
+  GPtrArray *received;
+  guint mail, rcpt, dat;
 
   /* No login: the auth check only lists what the server offers. */
   script_to_tls (script, "good", ehlo);
-  doctor_test_script_expect (script, "MAIL FROM:<" MAIL_FROM ">");
-  doctor_test_script_send (script, sc->mail);
-  if (sc->rcpt != NULL)
+  if (sc->pipelining)
     {
+      doctor_test_script_expect (script, "MAIL FROM:<" MAIL_FROM ">");
       doctor_test_script_expect (script, "RCPT TO:<" RCPT_TO ">");
-      doctor_test_script_send (script, sc->rcpt);
+      doctor_test_script_expect (script, "DATA");
+      doctor_test_script_send (script, sc->mail);
+      if (sc->rcpt != NULL)
+        doctor_test_script_send (script, sc->rcpt);
+      if (sc->data != NULL)
+        doctor_test_script_send (script, sc->data);
     }
+  else
+    {
+      doctor_test_script_expect (script, "MAIL FROM:<" MAIL_FROM ">");
+      doctor_test_script_send (script, sc->mail);
+      if (sc->rcpt != NULL)
+        {
+          doctor_test_script_expect (script, "RCPT TO:<" RCPT_TO ">");
+          doctor_test_script_send (script, sc->rcpt);
+        }
+      if (sc->data != NULL)
+        {
+          doctor_test_script_expect (script, "DATA");
+          doctor_test_script_send (script, sc->data);
+        }
+    }
+  if (sc->hang_up)
+    doctor_test_script_close (script);
   if (sc->dot != NULL)
     {
-      doctor_test_script_expect (script, "DATA");
-      doctor_test_script_send (script, "354 End data with <CR><LF>.<CR><LF>\r\n");
-      doctor_test_script_expect_message (script);
+      /* The lone "." matches EXPECT_MESSAGE too, so a sent message must fail differently. */
+      if (sc->end_data)
+        doctor_test_script_expect (script, ".");
+      else
+        doctor_test_script_expect_message (script);
       doctor_test_script_send (script, sc->dot);
     }
   doctor_test_script_on_line (script, "RSET", "250 2.0.0 Ok\r\n");
@@ -1330,14 +1428,75 @@ test_send_refused (gconstpointer data)
   d = run (target);
 
   assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "send", DOCTOR_CHECK_FAIL, sc->reason);
-  assert_verdict (d, DOCTOR_CHECK_FAIL);
+  assert_check (d, "send", sc->status, sc->reason);
+  assert_verdict (d, sc->status);
+  if (!sc->hang_up)
+    assert_received_soon (server, "QUIT");
   settle (server);
   doctor_test_server_assert_script_ok (server);
-  if (sc->rcpt == NULL)
-    g_assert_cmpuint (doctor_test_server_count_received (server, "RCPT"), ==, 0);
-  if (sc->dot == NULL)
-    g_assert_cmpuint (doctor_test_server_count_received (server, "DATA"), ==, 0);
+
+  received = doctor_test_server_get_received_on (server, 0);
+  mail = find_received (received, "MAIL FROM:");
+  rcpt = find_received (received, "RCPT TO:");
+  dat = find_received (received, "DATA");
+  g_assert_cmpuint (mail, !=, G_MAXUINT);
+
+  if (sc->pipelining)
+    {
+      /* One write: the three lines came with one read, in order. */
+      g_assert_cmpuint (mail + 1, ==, rcpt);
+      g_assert_cmpuint (rcpt + 1, ==, dat);
+      g_assert_cmpuint (doctor_test_server_get_read_of_line (server, 0, mail), ==,
+                        doctor_test_server_get_read_of_line (server, 0, dat));
+      g_assert_nonnull (doctor_check_get_detail (doctor_diagnosis_get_check (d, "send"),
+                                                 "pipelining"));
+
+      /* The transcript shows the group, then each reply, in wire order. */
+      g_assert_cmpuint (transcript_index (d, FALSE, "MAIL FROM:") + 1, ==,
+                        transcript_index (d, FALSE, "RCPT TO:"));
+      g_assert_cmpuint (transcript_index (d, FALSE, "RCPT TO:") + 1, ==,
+                        transcript_index (d, FALSE, "DATA"));
+      {
+        g_autofree char *first = g_strndup (sc->mail, strcspn (sc->mail, "\r"));
+
+        g_assert_cmpuint (transcript_index (d, FALSE, "DATA") + 1, ==,
+                          transcript_index (d, TRUE, first));
+      }
+    }
+  else
+    {
+      /* Each command only after the reply to the one before. */
+      g_assert_null (doctor_check_get_detail (doctor_diagnosis_get_check (d, "send"),
+                                              "pipelining"));
+      if (rcpt != G_MAXUINT)
+        g_assert_cmpuint (doctor_test_server_get_read_of_line (server, 0, mail), <,
+                          doctor_test_server_get_read_of_line (server, 0, rcpt));
+      if (dat != G_MAXUINT)
+        g_assert_cmpuint (doctor_test_server_get_read_of_line (server, 0, rcpt), <,
+                          doctor_test_server_get_read_of_line (server, 0, dat));
+      if (sc->rcpt == NULL)
+        g_assert_cmpuint (rcpt, ==, G_MAXUINT);
+      if (sc->data == NULL)
+        g_assert_cmpuint (dat, ==, G_MAXUINT);
+    }
+
+  /* A message only goes out after a 354 that follows an accepted sender and recipient. */
+  g_assert_cmpuint (doctor_test_server_count_received (server, "Subject: SMTP Doctor"), ==,
+                    (sc->dot != NULL && !sc->end_data) ? 1 : 0);
+  if (sc->end_data)
+    {
+      guint dot = find_received (received, ".");
+
+      g_assert_cmpuint (dot, ==, dat + 1);
+      g_assert_cmpstr (g_ptr_array_index (received, dot), ==, ".");
+      g_assert_cmpuint (find_received (received, "QUIT"), ==, dot + 1);
+    }
+  else if (sc->dot == NULL)
+    {
+      g_assert_cmpuint (find_received (received, "."), ==, G_MAXUINT);
+    }
+  g_assert_cmpuint (doctor_test_server_count_received (server, "RSET"), ==, 0);
+  g_assert_cmpuint (doctor_test_server_count_received (server, "NOOP"), ==, 0);
 }
 
 /* Certificates ------------------------------------------------------------------------------- */
@@ -1764,9 +1923,9 @@ main (int    argc,
 
   for (guint i = 0; i < G_N_ELEMENTS (send_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/diagnosis/send/%s", send_cases[i].reason);
+      g_autofree char *path = g_strdup_printf ("/diagnosis/send/%s", send_cases[i].name);
 
-      add_data (path, test_send_refused, &send_cases[i], TRUE);
+      add_data (path, test_send, &send_cases[i], TRUE);
     }
 
   for (guint i = 0; i < G_N_ELEMENTS (cert_cases); i++)

@@ -21,6 +21,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "doctor-advice.h"
+#include "doctor-capabilities-private.h"
 #include "doctor-certificate-private.h"
 #include "doctor-deadline-private.h"
 #include "doctor-diagnosis.h"
@@ -79,6 +80,7 @@ struct _DoctorDiagnosis
   ProbeState            early_probe;
   guint                 greeting_timed_out : 1;
   guint                 reply_bare_lf : 1;
+  guint                 end_data : 1;       /* a "." is owed before QUIT (RFC 2920 §3.1) */
   guint                 trusted : 1;
   guint                 certificate_rejected : 1;
   guint                 connect_done : 1;
@@ -525,16 +527,31 @@ close_connection (GIOStream *stream)
   g_io_stream_close_async (stream, G_PRIORITY_LOW, NULL, NULL, NULL);
 }
 
+typedef struct
+{
+  GIOStream *stream;
+  guint      replies;   /* still to read before the close */
+} QuitData;
+
 static void
 on_quit_reply (GObject      *object,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(GIOStream) stream = user_data;
+  QuitData *data = user_data;
   g_autoptr(DoctorReply) reply = NULL;
 
   reply = doctor_smtp_stream_command_finish (DOCTOR_SMTP_STREAM (object), result, NULL);
-  close_connection (stream);
+  if (reply != NULL && --data->replies > 0)
+    {
+      doctor_smtp_stream_command_async (DOCTOR_SMTP_STREAM (object), NULL, NULL, QUIT_TIMEOUT,
+                                        NULL, on_quit_reply, data);
+      return;
+    }
+
+  close_connection (data->stream);
+  g_object_unref (data->stream);
+  g_free (data);
 }
 
 static void
@@ -550,8 +567,14 @@ on_quit_written (GObject      *object,
    * outlive this diagnosis, so it reports to nobody. */
   doctor_smtp_stream_stop_transcript (smtp);
   if (doctor_smtp_stream_write_finish (smtp, result, NULL))
-    doctor_smtp_stream_command_async (smtp, NULL, NULL, QUIT_TIMEOUT, NULL, on_quit_reply,
-                                      g_object_ref (stream));
+    {
+      QuitData *data = g_new0 (QuitData, 1);
+
+      data->stream = g_object_ref (stream);
+      data->replies = self->end_data ? 2 : 1;  /* the "." has a reply of its own */
+      doctor_smtp_stream_command_async (smtp, NULL, NULL, QUIT_TIMEOUT, NULL, on_quit_reply,
+                                        data);
+    }
   else
     close_connection (stream);
 
@@ -572,6 +595,16 @@ end_conversation (DoctorDiagnosis *self)
     {
       /* The stream keeps the connection underneath it alive. */
       g_clear_object (&self->connection);
+      if (self->end_data)
+        {
+          /* RFC 2920 §3.1: an empty message ends the DATA the server accepted; QUIT may
+           * follow in the same write. */
+          static const char *const lines[] = { ".", "QUIT", NULL };
+
+          doctor_smtp_stream_write_lines_async (self->smtp, lines, QUIT_TIMEOUT, NULL,
+                                                on_quit_written, g_object_ref (self));
+          return;
+        }
       doctor_smtp_stream_write_async (self->smtp, "QUIT", NULL, QUIT_TIMEOUT, NULL,
                                       on_quit_written, g_object_ref (self));
       return;
@@ -2060,38 +2093,14 @@ take_capabilities (DoctorDiagnosis   *self,
                    const DoctorReply *reply)
 {
   g_clear_pointer (&self->capabilities, g_ptr_array_unref);
-  self->capabilities = g_ptr_array_new_with_free_func (g_free);
-
-  /* The first line is the server's name and greeting; each further line is one keyword with
-   * its parameters (RFC 5321 §4.1.1.1). */
-  for (guint i = 1; i < reply->lines->len; i++)
-    {
-      const char *line = g_ptr_array_index (reply->lines, i);
-
-      if (*line != '\0')
-        g_ptr_array_add (self->capabilities, g_strdup (line));
-    }
+  self->capabilities = doctor_capabilities_parse (reply);
 }
 
 static const char *
 capability (DoctorDiagnosis *self,
             const char      *keyword)
 {
-  gsize length = strlen (keyword);
-
-  if (self->capabilities == NULL)
-    return NULL;
-
-  for (guint i = 0; i < self->capabilities->len; i++)
-    {
-      const char *line = g_ptr_array_index (self->capabilities, i);
-
-      if (g_ascii_strncasecmp (line, keyword, length) == 0 &&
-          (line[length] == '\0' || line[length] == ' ' || line[length] == '='))
-        return line[length] == '\0' ? line + length : line + length + 1;
-    }
-
-  return NULL;
+  return doctor_capabilities_lookup (self->capabilities, keyword);
 }
 
 static void
@@ -2350,29 +2359,7 @@ has_mechanism (GStrv       mechanisms,
 static GStrv
 auth_mechanisms (DoctorDiagnosis *self)
 {
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-
-  if (self->capabilities == NULL)
-    return g_strv_builder_end (builder);
-
-  for (guint i = 0; i < self->capabilities->len; i++)
-    {
-      const char *line = g_ptr_array_index (self->capabilities, i);
-
-      /* "AUTH PLAIN LOGIN", and the old "AUTH=PLAIN LOGIN" of some servers. */
-      if (g_ascii_strncasecmp (line, "AUTH", 4) == 0 && (line[4] == ' ' || line[4] == '='))
-        {
-          g_auto(GStrv) words = g_strsplit (line + 5, " ", -1);
-
-          for (guint w = 0; words[w] != NULL; w++)
-            {
-              if (*words[w] != '\0')
-                g_strv_builder_add (builder, words[w]);
-            }
-        }
-    }
-
-  return g_strv_builder_end (builder);
+  return doctor_capabilities_auth_mechanisms (self->capabilities);
 }
 
 static gboolean
@@ -2797,6 +2784,110 @@ make_message (DoctorDiagnosis *self)
                           self->target->mail_from);
 }
 
+static const char *send_commands[] = { "MAIL", "RCPT", "DATA", "DATA" };
+
+/* TRUE when @reply to @stage lets the transaction go on. Otherwise *@reason and *@summary say
+ * what went wrong; a NULL *@reason means a reply that fits no failure of its own (421, or a
+ * positive code other than the one expected), for conclude_send_failure() to treat as
+ * unexpected. */
+static gboolean
+send_reply_ok (DoctorDiagnosis    *self,
+               SendStage           stage,
+               const DoctorReply  *reply,
+               const char        **reason,
+               char              **summary)
+{
+  g_autofree char *text = doctor_reply_join_text (reply);
+
+  /* A positive reply other than the one expected (354 to MAIL, 250 to DATA) is not a
+   * refusal: the server is out of step, and the reply is reported as unexpected. */
+  *reason = NULL;
+  *summary = NULL;
+
+  switch (stage)
+    {
+    case SEND_MAIL:
+      if (reply->code == 250)
+        return TRUE;
+      if (reply->code == 421 || reply->code < 400)
+        return FALSE;
+      *summary = g_strdup_printf (_("The server refused the sender %s (%u %s)"),
+                                  self->target->mail_from, reply->code, text);
+      if (reply->code == 530 && text_contains (reply, "tls"))
+        *reason = "auth-requires-tls";
+      else if (reply->code == 530)
+        *reason = "relay-denied";  /* "Authentication required": no mail without a login. */
+      else
+        *reason = "sender-rejected";
+      return FALSE;
+
+    case SEND_RCPT:
+      if (reply->code == 250 || reply->code == 251)
+        return TRUE;
+      if (reply->code == 421 || reply->code < 400)
+        return FALSE;
+      if (text_contains (reply, "relay") ||
+          (enhanced_is (reply, "5.7.1") && reply->code >= 550))
+        {
+          *summary = g_strdup_printf (_("The server will not pass mail on to %s: it does not "
+                                        "relay for this sender without a login (%u %s)"),
+                                      self->target->rcpt_to, reply->code, text);
+          *reason = "relay-denied";
+          return FALSE;
+        }
+      *summary = g_strdup_printf (_("The server refused the recipient %s (%u %s)"),
+                                  self->target->rcpt_to, reply->code, text);
+      *reason = "recipient-rejected";
+      return FALSE;
+
+    case SEND_DATA:
+      if (reply->code == 354)
+        return TRUE;
+      if (reply->code == 421 || reply->code < 400)
+        return FALSE;
+      *summary = g_strdup_printf (_("The server refused to take the message (%u %s)"),
+                                  reply->code, text);
+      *reason = "message-rejected";
+      return FALSE;
+
+    case SEND_BODY:
+    default:
+      if (reply->code == 250)
+        return TRUE;
+      if (reply->code == 421 || reply->code < 400)
+        return FALSE;
+      *summary = g_strdup_printf (_("The server refused the message (%u %s)"), reply->code,
+                                  text);
+      *reason = "message-rejected";
+      return FALSE;
+    }
+}
+
+static void
+conclude_send_failure (DoctorDiagnosis   *self,
+                       SendStage          stage,
+                       const DoctorReply *reply,
+                       const char        *reason,
+                       const char        *summary)
+{
+  if (reason == NULL)
+    conclude_unexpected_reply (self, reply, send_commands[stage]);
+  else
+    conclude_fail (self, reason, reply, summary);
+}
+
+static void
+send_body (DoctorDiagnosis *self)
+{
+  g_autofree char *message = make_message (self);
+  gsize length;
+  g_autofree char *payload = doctor_smtp_encode_message (message, &length);
+  g_autofree char *shown = g_strdup_printf (_("(test message, %" G_GSIZE_FORMAT " bytes)"),
+                                            length);
+
+  send_command (self, SEND_BODY, payload, shown);
+}
+
 static void
 on_send_reply (GObject      *object,
                GAsyncResult *result,
@@ -2808,7 +2899,6 @@ on_send_reply (GObject      *object,
   const char *reason;
   g_autoptr(DoctorReply) reply = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
   g_autofree char *summary = NULL;
 
   g_free (data);
@@ -2821,90 +2911,167 @@ on_send_reply (GObject      *object,
     }
 
   self->reply_bare_lf |= reply->bare_lf;
-  text = doctor_reply_join_text (reply);
+
+  if (!send_reply_ok (self, stage, reply, &reason, &summary))
+    {
+      conclude_send_failure (self, stage, reply, reason, summary);
+      return;
+    }
 
   switch (stage)
     {
     case SEND_MAIL:
-      if (reply->code == 250)
-        {
-          g_autofree char *rcpt = g_strdup_printf ("RCPT TO:<%s>", self->target->rcpt_to);
+      {
+        g_autofree char *rcpt = g_strdup_printf ("RCPT TO:<%s>", self->target->rcpt_to);
 
-          send_command (self, SEND_RCPT, rcpt, NULL);
-          return;
-        }
-      if (reply->code == 421)
-        break;
-      summary = g_strdup_printf (_("The server refused the sender %s (%u %s)"),
-                                 self->target->mail_from, reply->code, text);
-      if (reply->code == 530 && text_contains (reply, "tls"))
-        reason = "auth-requires-tls";
-      else if (reply->code == 530)
-        reason = "relay-denied";  /* "Authentication required": no mail without a login. */
-      else
-        reason = "sender-rejected";
-      conclude_fail (self, reason, reply, summary);
-      return;
+        send_command (self, SEND_RCPT, rcpt, NULL);
+        return;
+      }
 
     case SEND_RCPT:
-      if (reply->code == 250 || reply->code == 251)
-        {
-          send_command (self, SEND_DATA, "DATA", NULL);
-          return;
-        }
-      if (reply->code == 421)
-        break;
-      if (text_contains (reply, "relay") ||
-          (enhanced_is (reply, "5.7.1") && reply->code >= 550))
-        {
-          summary = g_strdup_printf (_("The server will not pass mail on to %s: it does not relay "
-                                       "for this sender without a login (%u %s)"),
-                                     self->target->rcpt_to, reply->code, text);
-          conclude_fail (self, "relay-denied", reply, summary);
-          return;
-        }
-      summary = g_strdup_printf (_("The server refused the recipient %s (%u %s)"),
-                                 self->target->rcpt_to, reply->code, text);
-      conclude_fail (self, "recipient-rejected", reply, summary);
+      send_command (self, SEND_DATA, "DATA", NULL);
       return;
 
     case SEND_DATA:
-      if (reply->code == 354)
-        {
-          g_autofree char *message = make_message (self);
-          gsize length;
-          g_autofree char *payload = doctor_smtp_encode_message (message, &length);
-          g_autofree char *shown = g_strdup_printf (_("(test message, %" G_GSIZE_FORMAT
-                                                      " bytes)"), length);
-
-          send_command (self, SEND_BODY, payload, shown);
-          return;
-        }
-      if (reply->code == 421)
-        break;
-      summary = g_strdup_printf (_("The server refused to take the message (%u %s)"),
-                                 reply->code, text);
-      conclude_fail (self, "message-rejected", reply, summary);
+      send_body (self);
       return;
 
     case SEND_BODY:
     default:
-      if (reply->code == 250)
-        {
-          summary = g_strdup_printf (_("The server accepted the test message for %s"),
-                                     self->target->rcpt_to);
-          conclude (self, DOCTOR_CHECK_PASS, NULL, reply, summary);
-          end_conversation (self);
-          return;
-        }
-      if (reply->code == 421)
-        break;
-      summary = g_strdup_printf (_("The server refused the message (%u %s)"), reply->code, text);
-      conclude_fail (self, "message-rejected", reply, summary);
+      summary = g_strdup_printf (_("The server accepted the test message for %s"),
+                                 self->target->rcpt_to);
+      conclude (self, DOCTOR_CHECK_PASS, NULL, reply, summary);
+      end_conversation (self);
+      return;
+    }
+}
+
+/* With PIPELINING (RFC 2920) MAIL FROM, RCPT TO and DATA go out in one write and their three
+ * replies come back together: one round trip instead of three. Each reply is still checked on
+ * its own, in order, and the first that fails names the problem. */
+typedef struct
+{
+  DoctorDiagnosis *self;
+  DoctorReply     *replies[SEND_BODY];  /* MAIL, RCPT, DATA */
+  guint            n_replies;
+  gint64           started_us;
+} PipelineData;
+
+static void
+pipeline_data_free (PipelineData *data)
+{
+  for (guint i = 0; i < data->n_replies; i++)
+    doctor_reply_free (data->replies[i]);
+  g_clear_object (&data->self);
+  g_free (data);
+}
+
+static void
+pipeline_conclude (PipelineData *data)
+{
+  DoctorDiagnosis *self = data->self;
+
+  for (guint i = 0; i < data->n_replies; i++)
+    {
+      g_autofree char *summary = NULL;
+      const char *reason;
+
+      if (send_reply_ok (self, i, data->replies[i], &reason, &summary))
+        continue;
+
+      /* RFC 2920 §3.1: a DATA accepted after its sender or every recipient was refused is
+       * ended with a lone "." (sent with the QUIT), so that no message goes out. */
+      if (data->n_replies == SEND_BODY && data->replies[SEND_DATA]->code == 354)
+        self->end_data = TRUE;
+      conclude_send_failure (self, i, data->replies[i], reason, summary);
       return;
     }
 
-  conclude_unexpected_reply (self, reply, "MAIL");
+  g_assert (data->n_replies == SEND_BODY);
+  send_body (self);
+}
+
+static void read_pipelined_reply (PipelineData *data);
+
+static void
+on_pipelined_reply (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  PipelineData *data = user_data;
+  g_autoptr(DoctorDiagnosis) self = g_object_ref (data->self);
+  g_autoptr(DoctorReply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean failed = FALSE;
+
+  reply = doctor_smtp_stream_command_finish (DOCTOR_SMTP_STREAM (object), result, &error);
+
+  /* Whether a reply already read has failed decides what a missing one means. */
+  for (guint i = 0; i < data->n_replies; i++)
+    {
+      g_autofree char *summary = NULL;
+      const char *reason;
+
+      failed |= !send_reply_ok (self, i, data->replies[i], &reason, &summary);
+    }
+
+  if (reply == NULL)
+    {
+      /* A server that refused the sender may hang up instead of answering the rest; the
+       * refusal is the finding, not the silence after it. */
+      if (failed && !was_cancelled (self))
+        pipeline_conclude (data);
+      else
+        conclude_stream_error (self, error, "reply-timeout");
+      pipeline_data_free (data);
+      return;
+    }
+
+  self->reply_bare_lf |= reply->bare_lf;
+  data->replies[data->n_replies++] = g_steal_pointer (&reply);
+
+  /* After a 421 the server closes: nothing more will come. */
+  if (data->n_replies == SEND_BODY || data->replies[data->n_replies - 1]->code == 421)
+    {
+      pipeline_conclude (data);
+      pipeline_data_free (data);
+      return;
+    }
+
+  read_pipelined_reply (data);
+}
+
+static void
+read_pipelined_reply (PipelineData *data)
+{
+  DoctorDiagnosis *self = data->self;
+  gint64 elapsed = (g_get_monotonic_time () - data->started_us) / 1000;
+  guint timeout = timeout_ms (self);
+
+  /* The deadline counts from the group, not from the reply before. */
+  doctor_smtp_stream_command_async (self->smtp, NULL, NULL,
+                                    elapsed < timeout ? timeout - (guint) elapsed : 1,
+                                    self->cancellable, on_pipelined_reply, data);
+}
+
+static void
+on_pipeline_written (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  PipelineData *data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!doctor_smtp_stream_write_finish (DOCTOR_SMTP_STREAM (object), result, &error))
+    {
+      g_autoptr(DoctorDiagnosis) self = g_object_ref (data->self);
+
+      pipeline_data_free (data);
+      conclude_stream_error (self, error, "reply-timeout");
+      return;
+    }
+
+  read_pipelined_reply (data);
 }
 
 static void
@@ -2921,6 +3088,22 @@ start_send (DoctorDiagnosis *self)
 
   begin (self, "send");
   mail = g_strdup_printf ("MAIL FROM:<%s>", self->target->mail_from);
+
+  if (capability (self, "PIPELINING") != NULL)
+    {
+      g_autofree char *rcpt = g_strdup_printf ("RCPT TO:<%s>", self->target->rcpt_to);
+      const char *group[] = { mail, rcpt, "DATA", NULL };
+      PipelineData *data = g_new0 (PipelineData, 1);
+
+      data->self = g_object_ref (self);
+      data->started_us = g_get_monotonic_time ();
+      doctor_check_set_detail (self->current, "pipelining", _("Pipelining"),
+                               _("MAIL FROM, RCPT TO and DATA sent together (RFC 2920)"));
+      doctor_smtp_stream_write_lines_async (self->smtp, group, timeout_ms (self),
+                                            self->cancellable, on_pipeline_written, data);
+      return;
+    }
+
   send_command (self, SEND_MAIL, mail, NULL);
 }
 

@@ -50,6 +50,12 @@ void              doctor_smtp_stream_write_async       (DoctorSmtpStream     *se
                                                         GCancellable         *cancellable,
                                                         GAsyncReadyCallback   callback,
                                                         gpointer              user_data);
+void              doctor_smtp_stream_write_lines_async (DoctorSmtpStream     *self,
+                                                        const char *const    *lines,
+                                                        guint                 timeout_ms,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
 gboolean          doctor_smtp_stream_write_finish      (DoctorSmtpStream     *self,
                                                         GAsyncResult         *result,
                                                         GError              **error);

@@ -548,6 +548,51 @@ doctor_smtp_stream_write_async (DoctorSmtpStream    *self,
   send_line (self, g_steal_pointer (&task), command, shown, on_written_only);
 }
 
+/* Sends @lines (NULL-terminated, each without its CRLF) in one write, without waiting for any
+ * reply: a pipelined group (RFC 2920), whose replies are then read one by one with
+ * doctor_smtp_stream_command_async (self, NULL, …), in order. The transcript shows each line as
+ * it is sent, so it reads in wire order: the group, then its replies. For lines that carry no
+ * secret. Finish with doctor_smtp_stream_write_finish(). */
+void
+doctor_smtp_stream_write_lines_async (DoctorSmtpStream    *self,
+                                      const char *const   *lines,
+                                      guint                timeout_ms,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  CommandData *data;
+  GString *out;
+
+  g_return_if_fail (DOCTOR_IS_SMTP_STREAM (self));
+  g_return_if_fail (lines != NULL && lines[0] != NULL);
+  g_return_if_fail (!self->busy);
+
+  task = start_task (self, doctor_smtp_stream_write_lines_async, timeout_ms, cancellable,
+                     callback, user_data);
+  if (task == NULL)
+    return;
+
+  data = g_task_get_task_data (task);
+  out = g_string_new (NULL);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      record (self, FALSE, lines[i]);
+      g_string_append (out, lines[i]);
+      g_string_append (out, "\r\n");
+    }
+  data->out_len = out->len;
+  data->out = g_string_free (out, FALSE);
+
+  self->busy = TRUE;
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream),
+                                   data->out, data->out_len,
+                                   G_PRIORITY_DEFAULT,
+                                   doctor_deadline_get_cancellable (data->deadline),
+                                   on_written_only, g_steal_pointer (&task));
+}
+
 gboolean
 doctor_smtp_stream_write_finish (DoctorSmtpStream  *self,
                                  GAsyncResult      *result,
