@@ -1453,9 +1453,35 @@ hang_up:
   d = run (target);
 
   assert_check (d, hc->check, DOCTOR_CHECK_FAIL, hc->reason);
+  g_test_message ("%s: %s", hc->check,
+                  doctor_check_get_summary (doctor_diagnosis_get_check (d, hc->check)));
   g_assert_cmpint (doctor_diagnosis_get_verdict (d), ==, DOCTOR_CHECK_FAIL);
   if (when < HANGUP_AFTER_AUTH)
     assert_server_got_no_secret (server);
+}
+
+/* Implicit TLS: a server that hangs up right after the connection, or once the ClientHello
+ * has arrived, fails the handshake and never gets as far as a greeting. */
+static void
+test_hangup_implicit_tls (gconstpointer data)
+{
+  gboolean after_hello = GPOINTER_TO_INT (data);
+  g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
+  g_autoptr(DoctorTarget) target = NULL;
+  g_autoptr(DoctorDiagnosis) d = NULL;
+  DoctorTestScript *script = doctor_test_server_get_script (server, 0);
+
+  if (after_hello)
+    doctor_test_script_wait (script, 300);
+  doctor_test_script_close (script);
+  target = target_new (server, DOCTOR_SECURITY_TLS);
+  target_set_login (target);
+  d = run (target);
+
+  assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
+  assert_check (d, "tls", DOCTOR_CHECK_FAIL, "tls-handshake-failed");
+  assert_not_reached (d, "certificate", "greeting", "ehlo", "auth", "send", NULL);
+  assert_server_got_no_secret (server);
 }
 
 /* Registration ------------------------------------------------------------------------------- */
@@ -1584,6 +1610,11 @@ main (int    argc,
 
       add_data (path, test_hangup, &hangup_cases[i]);
     }
+
+  add_data ("/hostile/hangup/implicit-tls/after-connect", test_hangup_implicit_tls,
+            GINT_TO_POINTER (FALSE));
+  add_data ("/hostile/hangup/implicit-tls/during-handshake", test_hangup_implicit_tls,
+            GINT_TO_POINTER (TRUE));
 
   status = g_test_run ();
 
