@@ -625,6 +625,23 @@ test_server_text_hostile (void)
   destroy_window (window);
 }
 
+/* A CA file's name is shown as it is: "R&D" would be a markup error (a warning, fatal here) and
+ * "<b>" would turn bold, were the row's subtitle markup. */
+static void
+test_ca_file_name_literal (void)
+{
+  DoctorWindow *window = new_window ();
+  AdwActionRow *row = child (window, "ca_row");
+
+  doctor_window_set_ca_file (window, "/nonexistent/R&D <b>ca.pem");
+  g_assert_false (adw_preferences_row_get_use_markup (ADW_PREFERENCES_ROW (row)));
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "R&D <b>ca.pem");
+  g_assert_cmpuint (check_server_labels (GTK_WIDGET (row)), ==, 0);
+  doctor_test_sleep (100);
+
+  destroy_window (window);
+}
+
 /* Profiles, the keyring and .env files ------------------------------------------------------ */
 
 typedef struct
@@ -1827,6 +1844,7 @@ main (int   argc,
   g_test_add_func ("/app/suggestion", test_suggestion_fills_form);
   g_test_add_func ("/app/server-text-literal", test_server_text_literal);
   g_test_add_func ("/app/server-text-hostile", test_server_text_hostile);
+  g_test_add_func ("/app/ca-file-name-literal", test_ca_file_name_literal);
   g_test_add_func ("/app/render", test_render_not_blank);
   g_test_add_func ("/app/ports/on-demand", test_ports_on_demand);
   g_test_add_func ("/app/ports/automatic", test_ports_automatic);
