@@ -20,6 +20,7 @@ PACKAGES=(
   xvfb xauth dbus
   libsecret-1-dev gnome-keyring libsecret-tools
   appstream man-db groff-base flatpak-builder
+  locales
 )
 
 install_deps() {

@@ -125,7 +125,7 @@ about_action (GSimpleAction *action,
                         "website", "https://github.com/smtpdoctor/smtp-doctor",
                         "issue-url", "https://github.com/smtpdoctor/smtp-doctor/issues",
                         "developers", developers,
-                        "copyright", "© 2026 The SMTP Doctor developers",
+                        "copyright", _("© 2026 The SMTP Doctor developers"),
                         "license-type", GTK_LICENSE_GPL_3_0,
                         /* Translators: replace with your name(s), one per line */
                         "translator-credits", _("translator-credits"),

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "doctor-check-row.h"
+#include "doctor-format.h"
 
 struct _DoctorCheckRow
 {
@@ -133,10 +134,7 @@ add_details (DoctorCheckRow *self)
       GtkWidget *key_label;
       GtkWidget *value_label;
 
-      if (detail->values != NULL)
-        value = g_strjoinv ("\n", detail->values);
-      else
-        value = g_strdup (detail->value);
+      value = doctor_detail_dup_display_text (detail, "\n");
 
       if (value == NULL || *value == '\0')
         continue;
@@ -268,9 +266,7 @@ update (DoctorCheckRow *self)
 
   if (doctor_check_is_finished (self->check) && status != DOCTOR_CHECK_SKIPPED)
     {
-      /* Translators: the duration of a check, in milliseconds */
-      g_autofree char *text = g_strdup_printf (_("%" G_GINT64_FORMAT " ms"),
-                                               doctor_check_get_duration_ms (self->check));
+      g_autofree char *text = doctor_format_duration (doctor_check_get_duration_ms (self->check));
       gtk_label_set_text (self->duration_label, text);
     }
   else

@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 
 #include "doctor-cli-output.h"
+#include "doctor-format.h"
 #include "doctor-firewall.h"
 
 struct _DoctorCliOutput
@@ -85,17 +86,17 @@ print_details (DoctorCliOutput *self,
     {
       DoctorDetail *detail = g_ptr_array_index (details, i);
 
+      g_autofree char *text = doctor_detail_dup_display_text (detail, ", ");
+
       if (detail->values != NULL)
         {
-          g_autofree char *joined = g_strjoinv (", ", detail->values);
-
           fprintf (self->file, "      %s%s:%s %s\n", paint (self, DIM), detail->label,
-                   paint (self, RESET), joined);
+                   paint (self, RESET), text);
         }
       else
         {
           /* Multi-line values (a reply) are indented under their label. */
-          g_auto(GStrv) lines = g_strsplit (detail->value, "\n", -1);
+          g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
 
           fprintf (self->file, "      %s%s:%s %s\n", paint (self, DIM), detail->label,
                    paint (self, RESET), lines[0] ? lines[0] : "");
@@ -123,8 +124,11 @@ print_check (DoctorCliOutput *self,
     fprintf (self->file, "%s %s: %s", mark, doctor_check_get_title (check), summary ? summary : "");
 
   if (status != DOCTOR_CHECK_SKIPPED)
-    fprintf (self->file, " %s(%" G_GINT64_FORMAT " ms)%s", paint (self, DIM),
-             doctor_check_get_duration_ms (check), paint (self, RESET));
+    {
+      g_autofree char *duration = doctor_format_duration (doctor_check_get_duration_ms (check));
+
+      fprintf (self->file, " %s(%s)%s", paint (self, DIM), duration, paint (self, RESET));
+    }
   fputc ('\n', self->file);
 
   if (self->verbose)

@@ -148,13 +148,10 @@ set_date_detail (DoctorCheck *check,
                  const char  *label,
                  GDateTime   *date)
 {
-  g_autofree char *text = NULL;
-
   if (date == NULL)
     return;
 
-  text = g_date_time_format_iso8601 (date);
-  doctor_check_set_detail (check, key, label, text);
+  doctor_check_set_detail_date (check, key, label, date);
 }
 
 /* Sets the certificate's subject, issuer, names, validity, days left and fingerprint as

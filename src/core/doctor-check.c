@@ -66,6 +66,7 @@ doctor_detail_free (DoctorDetail *detail)
   g_free (detail->label);
   g_free (detail->value);
   g_strfreev (detail->values);
+  g_clear_pointer (&detail->date, g_date_time_unref);
   g_free (detail);
 }
 
@@ -414,6 +415,7 @@ replace_detail (DoctorCheck *self,
   detail->label = g_strdup (label);
   g_clear_pointer (&detail->value, g_free);
   g_clear_pointer (&detail->values, g_strfreev);
+  g_clear_pointer (&detail->date, g_date_time_unref);
 
   return detail;
 }
@@ -428,6 +430,26 @@ doctor_check_set_detail (DoctorCheck *self,
   g_return_if_fail (key != NULL);
 
   replace_detail (self, key, label)->value = g_strdup (value != NULL ? value : "");
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+/* The value is the date in ISO 8601, the form of the JSON report; the front ends show
+ * the date itself in the locale's form (doctor_detail_dup_display_text()). */
+void
+doctor_check_set_detail_date (DoctorCheck *self,
+                              const char  *key,
+                              const char  *label,
+                              GDateTime   *date)
+{
+  DoctorDetail *detail;
+
+  g_return_if_fail (DOCTOR_IS_CHECK (self));
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (date != NULL);
+
+  detail = replace_detail (self, key, label);
+  detail->value = g_date_time_format_iso8601 (date);
+  detail->date = g_date_time_ref (date);
   g_signal_emit (self, signals[CHANGED], 0);
 }
 

@@ -28,8 +28,9 @@ typedef struct
 {
   char   *key;        /* stable, for JSON: "address", "capabilities" */
   char   *label;      /* translated, for people */
-  char   *value;      /* NULL when values is set */
-  GStrv   values;
+  char      *value;   /* NULL when values is set; ISO 8601 when date is set */
+  GStrv      values;
+  GDateTime *date;    /* set for a date, which people see in their locale's form */
 } DoctorDetail;
 
 typedef struct
@@ -68,6 +69,10 @@ void               doctor_check_set_detail      (DoctorCheck       *self,
                                                  const char        *key,
                                                  const char        *label,
                                                  const char        *value);
+void               doctor_check_set_detail_date (DoctorCheck       *self,
+                                                 const char        *key,
+                                                 const char        *label,
+                                                 GDateTime         *date);
 void               doctor_check_set_detail_list (DoctorCheck       *self,
                                                  const char        *key,
                                                  const char        *label,

@@ -64,6 +64,7 @@
 #include "doctor-certificate-private.h"
 #include "doctor-deadline-private.h"
 #include "doctor-error.h"
+#include "doctor-format.h"
 #include "doctor-port-scan.h"
 #include "doctor-smtp-stream-private.h"
 
@@ -983,8 +984,10 @@ connected (Cell *cell)
   if (cell->control)
     {
       char *summary = g_strdup_printf (_("Port %u answers"), cell->pub.port);
-      char *detail = g_strdup_printf (_("connected in %" G_GINT64_FORMAT " ms"),
-                                      (g_get_monotonic_time () - cell->started_us) / 1000);
+      g_autofree char *duration =
+          doctor_format_duration ((g_get_monotonic_time () - cell->started_us) / 1000);
+      /* Translators: %s is a duration, such as “120 ms”. */
+      char *detail = g_strdup_printf (_("connected in %s"), duration);
 
       finish_cell (cell, "open", summary, detail, FALSE);
       return;

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #include "doctor-error.h"
 #include "doctor-reply.h"
@@ -265,7 +266,9 @@ fail (DoctorReplyParser  *parser,
     {
       g_autofree char *safe = doctor_text_make_safe (raw, MIN (raw_length, 200));
 
-      g_set_error (error, DOCTOR_ERROR, code, "%s: “%s%s”", message, safe,
+      /* Translators: what is wrong with a server reply, then the line the server sent
+       * (an ellipsis ends it when it was cut short). */
+      g_set_error (error, DOCTOR_ERROR, code, _("%s: “%s%s”"), message, safe,
                    raw_length > 200 ? "…" : "");
     }
   else
@@ -297,7 +300,7 @@ take_line (DoctorReplyParser  *parser,
       line[1] < '0' || line[1] > '5' ||
       !g_ascii_isdigit (line[2]))
     return fail (parser, error, DOCTOR_ERROR_MALFORMED_REPLY,
-                 "The server sent a line that is not an SMTP reply", line, length);
+                 _("The server sent a line that is not an SMTP reply"), line, length);
 
   if (length == 3 || line[3] == ' ')
     last = TRUE;
@@ -305,7 +308,7 @@ take_line (DoctorReplyParser  *parser,
     last = FALSE;
   else
     return fail (parser, error, DOCTOR_ERROR_MALFORMED_REPLY,
-                 "The server sent a reply line with a bad separator", line, length);
+                 _("The server sent a reply line with a bad separator"), line, length);
 
   code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 
@@ -316,12 +319,12 @@ take_line (DoctorReplyParser  *parser,
   else if (parser->pending->code != code)
     {
       return fail (parser, error, DOCTOR_ERROR_MALFORMED_REPLY,
-                   "The lines of one server reply carry different codes", line, length);
+                   _("The lines of one server reply carry different codes"), line, length);
     }
 
   if (parser->pending->lines->len >= DOCTOR_REPLY_MAX_LINES)
     return fail (parser, error, DOCTOR_ERROR_REPLY_TOO_LONG,
-                 "The server reply has too many lines", NULL, 0);
+                 _("The server reply has too many lines"), NULL, 0);
 
   text = doctor_text_make_safe (length > 4 ? line + 4 : "", length > 4 ? (gssize) length - 4 : 0);
   if (parser->pending->lines->len == 0)
@@ -370,14 +373,14 @@ doctor_reply_parser_feed (DoctorReplyParser  *parser,
       if (++parser->reply_bytes > DOCTOR_REPLY_MAX_BYTES)
         {
           fail (parser, error, DOCTOR_ERROR_REPLY_TOO_LONG,
-                "The server reply is larger than 64 KiB", NULL, 0);
+                _("The server reply is larger than 64 KiB"), NULL, 0);
           return DOCTOR_PARSE_ERROR;
         }
 
       if (byte == '\0')
         {
           fail (parser, error, DOCTOR_ERROR_NUL_BYTE,
-                "The server sent a NUL byte inside a reply", parser->line->str, parser->line->len);
+                _("The server sent a NUL byte inside a reply"), parser->line->str, parser->line->len);
           return DOCTOR_PARSE_ERROR;
         }
 
@@ -411,7 +414,7 @@ doctor_reply_parser_feed (DoctorReplyParser  *parser,
           !(byte == '\r' && parser->line->len == DOCTOR_REPLY_MAX_LINE_LENGTH))
         {
           fail (parser, error, DOCTOR_ERROR_LINE_TOO_LONG,
-                "The server sent a line longer than 8 KiB", parser->line->str, parser->line->len);
+                _("The server sent a line longer than 8 KiB"), parser->line->str, parser->line->len);
           return DOCTOR_PARSE_ERROR;
         }
 

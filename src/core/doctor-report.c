@@ -20,6 +20,7 @@
 
 #include "doctor-report.h"
 #include "doctor-firewall.h"
+#include "doctor-format.h"
 
 const char *
 doctor_verdict_to_string (DoctorCheckStatus verdict)
@@ -524,14 +525,11 @@ static char *
 format_duration (DoctorCheck *check)
 {
   DoctorCheckStatus status = doctor_check_get_status (check);
-  g_autofree char *number = NULL;
 
   if (status == DOCTOR_CHECK_PENDING || status == DOCTOR_CHECK_SKIPPED)
     return g_strdup ("–");
 
-  number = g_strdup_printf ("%" G_GINT64_FORMAT, doctor_check_get_duration_ms (check));
-  /* Translators: a duration; %s is a number of milliseconds. */
-  return g_strdup_printf (_("%s ms"), number);
+  return doctor_format_duration (doctor_check_get_duration_ms (check));
 }
 
 static void
@@ -584,6 +582,12 @@ append_detail (Markdown     *md,
       g_autofree char *joined = g_strjoinv (", ", detail->values);
 
       append_item (md, label_colon, detail->values[0] != NULL ? joined : _("none"));
+    }
+  else if (detail->date != NULL)
+    {
+      g_autofree char *date = doctor_detail_dup_display_text (detail, ", ");
+
+      append_item (md, label_colon, date);
     }
   else if (detail->value != NULL && strchr (detail->value, '\n') != NULL)
     {
@@ -765,7 +769,7 @@ doctor_report_to_markdown (DoctorDiagnosis *diagnosis)
   checks = doctor_diagnosis_get_checks (diagnosis);
   n = g_list_model_get_n_items (checks);
   now = g_date_time_new_now_utc ();
-  date = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+  date = doctor_format_date_time (now);
   verdict = doctor_report_get_verdict_text (diagnosis);
 
   md.out = g_string_new (NULL);
