@@ -8,14 +8,18 @@
  * unknown members (top level and per profile) and a newer version surviving load and save;
  * passwords dropped and never written; the file's mode 0600 and the directory's 0700; damaged
  * files of many kinds, each moved aside byte for byte and never overwritten; an unreadable
- * file and a read-only directory, where nothing is moved or written (these two need a user
- * other than root); the merge of two stores saving in turn, and two processes saving
+ * file and a read-only directory, where nothing is moved or written (as root too: the test
+ * takes the capabilities that let root ignore permissions out of its effective set); the
+ * merge of two stores saving in turn, and two processes saving
  * at once (this program, run again with --concurrent-child); put, remove and find.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <gio/gio.h>
@@ -799,6 +803,32 @@ test_damaged_on_save (void)
   assert_file_bytes (recovered, bad, strlen (bad));
 }
 
+/* Root (and a process with CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH, as in many containers)
+ * ignores file permissions. With @on FALSE they leave this thread's effective set (they stay
+ * permitted, so TRUE puts them back), and permissions bind it as they bind any user; for a
+ * process without them this changes nothing. The store's calls are made on this thread.
+ */
+static void
+set_permission_override (gboolean on)
+{
+  static const int caps[] = { CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH };
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+  g_assert_cmpint (syscall (SYS_capget, &header, data), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (caps); i++)
+    {
+      guint32 bit = 1u << (caps[i] % 32);
+      struct __user_cap_data_struct *word = &data[caps[i] / 32];
+
+      if (on)
+        word->effective |= word->permitted & bit;
+      else
+        word->effective &= ~bit;
+    }
+  g_assert_cmpint (syscall (SYS_capset, &header, data), ==, 0);
+}
+
 /* A file that cannot be opened says nothing about its content: it is left where it is, and
  * the store refuses to save over it.
  */
@@ -809,20 +839,21 @@ test_unreadable (void)
   g_autoptr(DoctorProfileStore) store = doctor_profile_store_new (path);
   g_autoptr(GError) error = NULL;
   const char *text = DOCUMENT (PROFILE_1);
-
-  /* Permissions do not bind root, so no machine can make this case fail for root; as an
-   * ordinary user it runs (and passes). */
-  if (geteuid () == 0)
-    {
-      g_test_skip ("root reads any file");
-      return;
-    }
+  int fd;
 
   write_bytes (path, text, strlen (text));
   g_assert_cmpint (g_chmod (path, 0), ==, 0);
 
+  set_permission_override (FALSE);
+
+  /* The fault is real, or the test fails. */
+  fd = g_open (path, O_RDONLY, 0);
+  g_assert_cmpint (fd, ==, -1);
+  g_assert_cmpint (errno, ==, EACCES);
+
   g_assert_false (doctor_profile_store_load (store, &error));
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES);
+  g_assert_nonnull (strstr (error->message, path));
   g_assert_null (doctor_profile_store_get_recovered_path (store));
   g_clear_error (&error);
 
@@ -830,6 +861,7 @@ test_unreadable (void)
   g_assert_false (doctor_profile_store_save (store, &error));
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES);
 
+  set_permission_override (TRUE);
   g_assert_cmpint (g_chmod (path, 0600), ==, 0);
   assert_file_bytes (path, text, strlen (text));
 }
@@ -843,25 +875,38 @@ test_read_only (void)
   g_autoptr(DoctorProfileStore) store = NULL;
   g_autoptr(GError) error = NULL;
   const char *text = DOCUMENT (PROFILE_1);
-
-  if (geteuid () == 0)
-    {
-      /* As above: no permission can stop root. */
-      g_test_skip ("root writes any directory");
-      return;
-    }
+  g_autofree char *probe = NULL;
+  g_autoptr(GDir) listing = NULL;
+  const char *name;
 
   write_bytes (path, text, strlen (text));
   g_assert_cmpint (g_chmod (dir, 0500), ==, 0);
+
+  set_permission_override (FALSE);
+
+  /* The fault is real, or the test fails. */
+  probe = g_build_filename (dir, "probe", NULL);
+  g_assert_cmpint (g_open (probe, O_WRONLY | O_CREAT, 0600), ==, -1);
+  g_assert_cmpint (errno, ==, EACCES);
 
   store = load_store (path);
   g_assert_nonnull (doctor_profile_store_find (store, "Work"));
   put_new (store, "Mine");
   g_assert_false (doctor_profile_store_save (store, &error));
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES);
+  /* The message says what did not happen, and to which file. */
+  g_assert_true (g_str_has_prefix (error->message, "Could not save the profiles in "));
+  g_assert_nonnull (strstr (error->message, path));
 
+  set_permission_override (TRUE);
   g_assert_cmpint (g_chmod (dir, 0700), ==, 0);
   assert_file_bytes (path, text, strlen (text));
+
+  /* Nothing was left beside it either. */
+  listing = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (listing);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_assert_cmpstr (name, ==, "profiles.json");
 }
 
 static void

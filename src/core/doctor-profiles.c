@@ -26,13 +26,29 @@
  *
  * Writing. Saving takes an advisory lock (flock() on "profiles.json.lock" beside the file),
  * reads the file again, merges (below), checks that the text it is about to write reads back
- * with the reader above, and writes it with g_file_set_contents_full(): a temporary file in
- * the same directory with mode 0600, fsync(), then rename() over the old one, so that after a
- * crash the file holds the old or the new profiles, never a mix. The mode only applies to a
- * file the call creates, so the file is then chmod()ed to 0600 whatever it was before. The
- * directory is created with mode 0700 if it is missing (an existing one is left as it is). A
- * symbolic link at the path is followed when reading and replaced by a regular file when
- * writing (g_file_set_contents_full() renames over the link, not its target).
+ * with the reader above, and writes it as g_file_set_contents_full() does with CONSISTENT and
+ * DURABLE, but under a temporary name of its own, "profiles.json.tmp-XXXXXX": a new file in
+ * the same directory with mode 0600, written, fsync()ed and closed, then rename()d over the
+ * old one (and the directory fsync()ed), so that after a crash or a SIGKILL at any point the
+ * file holds the old or the new profiles, whole, never a mix, and always mode 0600 whatever
+ * the old one had. Any failure (a full disk, a read-only or closed folder, an I/O error)
+ * removes the temporary file, leaves the old file as it was, and is an error that begins
+ * "Could not save the profiles in FILE:" and says why. A writer that died leaves its
+ * temporary file behind; it is never read as profiles, and since a writer holds the lock
+ * while its temporary file exists, the next save (under the lock) removes every file of that
+ * exact name pattern. The directory is created with mode 0700 if it is missing (an existing
+ * one is left as it is).
+ *
+ * Symbolic links. A link in place of the file is followed when reading, and never written
+ * through: a save renames the new file over the link itself, so the link becomes a regular
+ * file holding every profile (those read through it and the new ones), and whatever it
+ * pointed to is left exactly as it was. Writing through it could replace a file that is not
+ * ours (a link to ~/.bashrc, say) or one in a folder whose rules we do not know; the cost is
+ * that a profiles file kept elsewhere (dotfiles) and linked here stops being updated, while
+ * nothing is lost. A link to something that is not a profiles file makes the file damaged, and
+ * the link (not its target) is what is moved aside; a dangling link is a missing file (the
+ * save creates nothing where it pointed); a loop is an error that stops every save. A linked
+ * folder (~/.config/smtp-doctor pointing elsewhere) is simply where the files are.
  *
  * Merging. Each store remembers the uuids it last saw in the file, the profiles it has put
  * and the ones it has removed since. When it saves, the profiles in the file now are merged
@@ -886,7 +902,9 @@ move_aside (const char  *path,
   return NULL;
 }
 
-/* The lock is a file of its own, so that the rename of profiles.json does not drop it. */
+/* The lock is a file of its own, so that the rename of profiles.json does not drop it. The
+ * error is the end of a sentence that the caller begins.
+ */
 static int
 lock_directory (const char  *lock_path,
                 GError     **error)
@@ -902,8 +920,10 @@ lock_directory (const char  *lock_path,
   if (fd < 0)
     {
       saved_errno = errno;
-      /* Translators: the first %s is a file name, the second the system's error message. */
-      file_error (error, saved_errno, _("Could not lock %s: %s"),
+      /* Translators: the end of "Could not save the profiles in FILE: …"; the first %s is a
+       * file name, the second the system's error message.
+       */
+      file_error (error, saved_errno, _("could not lock %s: %s"),
                   display_name, g_strerror (saved_errno));
       return -1;
     }
@@ -916,7 +936,7 @@ lock_directory (const char  *lock_path,
         continue;
 
       g_close (fd, NULL);
-      file_error (error, saved_errno, _("Could not lock %s: %s"),
+      file_error (error, saved_errno, _("could not lock %s: %s"),
                   display_name, g_strerror (saved_errno));
       return -1;
     }
@@ -1217,12 +1237,17 @@ read_and_recover (DoctorProfileStore  *self,
 
   if (!locked)
     {
+      g_autofree char *display_name = g_filename_display_name (self->path);
+
       /* Without the lock another process might be replacing the file at this moment, and
        * the rename could take its good file away: leave it, and say so.
        */
       g_set_error (error, DOCTOR_PROFILES_ERROR, DOCTOR_PROFILES_ERROR_DAMAGED,
-                   /* Translators: %s says what is wrong in the file, in English. */
-                   _("Your saved profiles could not be read (%s)"), local_error->message);
+                   /* Translators: the first %s is a file name, the second says what is wrong
+                    * in it, in English.
+                    */
+                   _("Your saved profiles in %s could not be read, and were left as they are "
+                     "(%s)"), display_name, local_error->message);
       return FILE_ERROR;
     }
 
@@ -1421,29 +1446,103 @@ profiles_equal (GPtrArray *a,
   return TRUE;
 }
 
+/* "profiles.json.tmp-XXXXXX": a name that says whose it is, so that the leftover of a save that
+ * was killed can be recognised and removed by the next one (see clean_temporary_files()).
+ */
+#define TEMP_SUFFIX ".tmp-"
+#define TEMP_RANDOM "XXXXXX"
+
+static gboolean
+save_error (GError     **error,
+            const char  *path,
+            int          saved_errno,
+            const char  *what)
+{
+  g_autofree char *display_name = g_filename_display_name (path);
+
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+               /* Translators: the first %s is a file name, the second says what failed
+                * (e.g. "could not write a temporary file"), the third is the system's error
+                * message.
+                */
+               _("Could not save the profiles in %s: %s: %s"),
+               display_name, what, g_strerror (saved_errno));
+  return FALSE;
+}
+
+/* What g_file_set_contents_full() does with CONSISTENT | DURABLE, under a temporary name of
+ * our own: a new file in the same directory, written, fsync()ed and closed (a full disk shows
+ * at one of the three), then renamed over the old one, so that after a crash the file holds
+ * the old or the new profiles, never a mix. On failure the temporary file is removed, and the
+ * old file was never touched.
+ */
 static gboolean
 write_file (DoctorProfileStore  *self,
             const char          *data,
             gsize                length,
             GError             **error)
 {
-  g_autofree char *display_name = g_filename_display_name (self->path);
+  g_autofree char *temp_path = g_strconcat (self->path, TEMP_SUFFIX TEMP_RANDOM, NULL);
+  const char *what;
+  gsize written = 0;
+  int saved_errno;
   int fd;
 
-  /* CONSISTENT: a temporary file and rename(); DURABLE: fsync() first, which matters most
-   * when the old file is new or empty. The mode applies to the temporary file.
-   */
-  if (!g_file_set_contents_full (self->path, data, length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0600, error))
+  fd = g_mkstemp_full (temp_path, O_RDWR | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0)
     {
-      /* Translators: %s is a file name. */
-      g_prefix_error (error, _("Could not save the profiles in %s: "), display_name);
-      return FALSE;
+      saved_errno = errno;
+      return save_error (error, self->path, saved_errno, _("could not create a temporary file"));
     }
 
-  /* The rename is an entry of the directory, which GLib does not sync. Best effort: the old
-   * or the new file is there after a crash either way; this makes it the new one.
+  /* The umask can only have made it more private. One that left the owner without write does
+   * not stop the next save (it renames), so this is best effort: a file system without modes
+   * says no here, and 0600 & ~umask stands.
+   */
+  (void) fchmod (fd, 0600);
+
+  while (written < length)
+    {
+      gssize count = write (fd, data + written, length - written);
+
+      if (count < 0 && errno == EINTR)
+        continue;
+      if (count < 0)
+        {
+          saved_errno = errno;
+          what = _("could not write a temporary file");
+          goto fail;
+        }
+      written += count;
+    }
+
+  if (fsync (fd) != 0)
+    {
+      saved_errno = errno;
+      what = _("could not write a temporary file");
+      goto fail;
+    }
+
+  /* close() can report a late write error, on network file systems above all; on Linux the
+   * descriptor is closed even then.
+   */
+  saved_errno = close (fd) == 0 ? 0 : errno;
+  fd = -1;
+  if (saved_errno != 0 && saved_errno != EINTR)
+    {
+      what = _("could not write a temporary file");
+      goto fail;
+    }
+
+  if (rename (temp_path, self->path) != 0)
+    {
+      saved_errno = errno;
+      what = _("could not replace the file");
+      goto fail;
+    }
+
+  /* The rename is an entry of the directory: sync that too, so that after a crash the new file
+   * is the one there. Best effort: the old or the new one is there either way.
    */
   fd = g_open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd >= 0)
@@ -1453,27 +1552,48 @@ write_file (DoctorProfileStore  *self,
     }
 
   return TRUE;
+
+fail:
+  if (fd >= 0)
+    close (fd);
+  g_unlink (temp_path);
+  return save_error (error, self->path, saved_errno, what);
 }
 
-/* Whatever mode the old file had, and whatever g_file_set_contents_full() does with it. */
-static gboolean
-make_private (DoctorProfileStore  *self,
-              GError             **error)
+/* Under the lock, every temporary file in the directory belongs to a writer that died (a
+ * crash, SIGKILL, a power cut) before its rename: remove them, so that they do not pile up.
+ * Only names of exactly our pattern, and only regular files; a failure changes nothing.
+ */
+static void
+clean_temporary_files (DoctorProfileStore *self)
 {
-  g_autofree char *display_name = NULL;
-  int saved_errno;
+  g_autofree char *base = g_path_get_basename (self->path);
+  g_autofree char *prefix = g_strconcat (base, TEMP_SUFFIX, NULL);
+  gsize prefix_length = strlen (prefix);
+  g_autoptr(GDir) dir = g_dir_open (self->dir, 0, NULL);
+  const char *name;
 
-  if (g_chmod (self->path, 0600) == 0)
-    return TRUE;
+  if (dir == NULL)
+    return;
 
-  saved_errno = errno;
-  display_name = g_filename_display_name (self->path);
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-               /* Translators: the first %s is a file name, the second the system's error
-                * message.
-                */
-               _("Could not make %s private: %s"), display_name, g_strerror (saved_errno));
-  return FALSE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      const char *p;
+      struct stat st;
+
+      if (!g_str_has_prefix (name, prefix) ||
+          strlen (name) != prefix_length + strlen (TEMP_RANDOM))
+        continue;
+      for (p = name + prefix_length; *p != '\0' && g_ascii_isalnum (*p); p++)
+        ;
+      if (*p != '\0')
+        continue;
+
+      path = g_build_filename (self->dir, name, NULL);
+      if (lstat (path, &st) == 0 && S_ISREG (st.st_mode))
+        g_unlink (path);
+    }
 }
 
 /**
@@ -1497,7 +1617,6 @@ doctor_profile_store_save (DoctorProfileStore  *self,
   JsonObject *extra;
   gint64 version;
   gboolean changed;
-  gboolean made_private;
   FileState state;
   gsize length;
   int lock_fd;
@@ -1508,19 +1627,27 @@ doctor_profile_store_save (DoctorProfileStore  *self,
   if (g_mkdir_with_parents (self->dir, 0700) != 0)
     {
       int saved_errno = errno;
-      g_autofree char *display_name = g_filename_display_name (self->dir);
+      g_autofree char *display_dir = g_filename_display_name (self->dir);
+      g_autofree char *what = NULL;
 
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   /* Translators: the first %s is a folder name, the second the system's
-                    * error message.
-                    */
-                   _("Could not create %s: %s"), display_name, g_strerror (saved_errno));
+      /* Translators: %s is a folder name */
+      what = g_strdup_printf (_("could not create %s"), display_dir);
+      return save_error (error, self->path, saved_errno, what);
+    }
+
+  lock_fd = lock_directory (self->lock_path, &local_error);
+  if (lock_fd < 0)
+    {
+      g_autofree char *display_name = g_filename_display_name (self->path);
+
+      /* The lock's own message names the lock file; say first what did not happen. */
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  /* Translators: %s is a file name */
+                                  _("Could not save the profiles in %s: "), display_name);
       return FALSE;
     }
 
-  lock_fd = lock_directory (self->lock_path, error);
-  if (lock_fd < 0)
-    return FALSE;
+  clean_temporary_files (self);
 
   state = read_and_recover (self, TRUE, &disk, error);
   if (state == FILE_DAMAGED || state == FILE_ERROR)
@@ -1562,10 +1689,8 @@ doctor_profile_store_save (DoctorProfileStore  *self,
       return FALSE;
     }
 
-  made_private = make_private (self, error);
   unlock_directory (lock_fd);
 
-  /* Written, even if the chmod failed: the store now holds what the file does. */
   changed = !profiles_equal (self->profiles, merged);
   g_clear_pointer (&disk.profiles, g_ptr_array_unref);
   disk.profiles = g_steal_pointer (&merged);
@@ -1577,7 +1702,7 @@ doctor_profile_store_save (DoctorProfileStore  *self,
   if (changed)
     g_signal_emit (self, signals[CHANGED], 0);
 
-  return made_private;
+  return TRUE;
 }
 
 /**
