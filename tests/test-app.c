@@ -17,6 +17,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
@@ -1535,6 +1540,161 @@ test_profile_damaged (void)
   config_teardown (&config);
 }
 
+/* Root (or a process with CAP_DAC_OVERRIDE, as in many containers) ignores permissions. With
+ * @on FALSE these capabilities leave the main thread's effective set (they stay permitted, so
+ * TRUE puts them back), and permissions bind the window's file operations as they bind any
+ * user; for a process without them this changes nothing.
+ */
+static void
+set_permission_override (gboolean on)
+{
+  static const int caps[] = { CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH };
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+  g_assert_cmpint (syscall (SYS_capget, &header, data), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (caps); i++)
+    {
+      guint32 bit = 1u << (caps[i] % 32);
+      struct __user_cap_data_struct *word = &data[caps[i] / 32];
+
+      if (on)
+        word->effective |= word->permitted & bit;
+      else
+        word->effective &= ~bit;
+    }
+  g_assert_cmpint (syscall (SYS_capset, &header, data), ==, 0);
+}
+
+/* A profiles file that cannot be read is reported at start, and never replaced by the empty
+ * list the window is left with: a save says why it cannot be made.
+ */
+static void
+test_profile_unreadable (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autofree char *alpha = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  const char *body;
+
+  config_setup (&config);
+  alpha = seed_profile (&config, "Alpha", "smtp.alpha.example", "alice", NULL);
+  before = read_profiles_file (&config);
+  g_assert_cmpint (g_chmod (config.path, 0), ==, 0);
+  set_permission_override (FALSE);
+  /* The fault is real, or the test fails. */
+  g_assert_cmpint (g_open (config.path, O_RDONLY, 0), ==, -1);
+  g_assert_cmpint (errno, ==, EACCES);
+
+  window = new_profile_window (&config);
+  dialog = wait_dialog (window, "Saved Profiles Could Not Be Read");
+  body = adw_message_dialog_get_body (dialog);
+  g_assert_nonnull (strstr (body, config.path));
+  g_assert_nonnull (strstr (body, g_strerror (EACCES)));
+  click_response (dialog, "_Close");
+  g_assert_cmpuint (g_menu_model_get_n_items (child (window, "profiles_section")), ==, 0);
+
+  set_entry (window, "host_row", "smtp.new.example");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save-as", NULL);
+  dialog = wait_dialog (window, "Save Profile");
+  gtk_editable_set_text (dialog_entry (dialog), "Fresh");
+  click_response (dialog, "_Save");
+  dialog = wait_dialog (window, "Profile Not Saved");
+  body = adw_message_dialog_get_body (dialog);
+  g_assert_true (g_str_has_prefix (body, "Could not"));
+  g_assert_nonnull (strstr (body, config.path));
+  click_response (dialog, "_Close");
+  g_assert_null (doctor_window_get_profile (window));
+  /* Not in the menu either: it exists nowhere but in the form. */
+  g_assert_cmpuint (g_menu_model_get_n_items (child (window, "profiles_section")), ==, 0);
+
+  set_permission_override (TRUE);
+  g_assert_cmpint (g_chmod (config.path, 0600), ==, 0);
+  after = read_profiles_file (&config);
+  g_assert_cmpstr (after, ==, before);
+
+  destroy_window (window);
+  config_teardown (&config);
+}
+
+/* A save that fails (here a folder that cannot be written) is a dialog that names the file,
+ * the form keeps the changes, and nothing of the failed save is written later behind the
+ * user's back: not after they discarded it, when another profile is saved.
+ */
+static void
+test_profile_save_fails (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autofree char *alpha = NULL;
+  g_autofree char *beta = NULL;
+  g_autofree char *profiles_dir = NULL;
+  g_autofree char *probe = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *text = NULL;
+  const char *body;
+
+  config_setup (&config);
+  alpha = seed_profile (&config, "Alpha", "smtp.alpha.example", "alice", NULL);
+  beta = seed_profile (&config, "Beta", "smtp.beta.example", "bob", NULL);
+  before = read_profiles_file (&config);
+  window = new_profile_window (&config);
+  switch_profile (window, alpha);
+
+  profiles_dir = g_path_get_dirname (config.path);
+  g_assert_cmpint (g_chmod (profiles_dir, 0500), ==, 0);
+  set_permission_override (FALSE);
+  probe = g_build_filename (profiles_dir, "probe", NULL);
+  g_assert_cmpint (g_open (probe, O_WRONLY | O_CREAT, 0600), ==, -1);
+  g_assert_cmpint (errno, ==, EACCES);
+
+  set_entry (window, "host_row", "smtp.unsaved.example");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save", NULL);
+  dialog = wait_dialog (window, "Profile Not Saved");
+  body = adw_message_dialog_get_body (dialog);
+  g_assert_true (g_str_has_prefix (body, "Could not save the profiles in "));
+  g_assert_nonnull (strstr (body, config.path));
+  g_assert_nonnull (strstr (body, g_strerror (EACCES)));
+  click_response (dialog, "_Close");
+  g_assert_cmpstr (form_subtitle (window), ==, "Alpha (edited)");
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.unsaved.example");
+
+  /* Rename fails the same way, and the name stays. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-rename", NULL);
+  dialog = wait_dialog (window, "Rename Profile");
+  gtk_editable_set_text (dialog_entry (dialog), "Relay");
+  click_response (dialog, "_Rename");
+  dialog = wait_dialog (window, "Profile Not Renamed");
+  click_response (dialog, "_Close");
+  g_assert_cmpstr (doctor_window_get_profile (window)->name, ==, "Alpha");
+
+  set_permission_override (TRUE);
+  g_assert_cmpint (g_chmod (profiles_dir, 0700), ==, 0);
+  text = read_profiles_file (&config);
+  g_assert_cmpstr (text, ==, before);
+  g_clear_pointer (&text, g_free);
+
+  /* The user gives the edit up, then saves another profile: the file gets that one only. */
+  switch_profile (window, beta);
+  dialog = wait_dialog (window, "Save Changes to “Alpha”?");
+  click_response (dialog, "_Discard");
+  set_entry (window, "host_row", "smtp.beta2.example");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.profile-save", NULL);
+  g_assert_null (find_dialog (window));
+  text = read_profiles_file (&config);
+  g_assert_nonnull (strstr (text, "smtp.beta2.example"));
+  g_assert_nonnull (strstr (text, "smtp.alpha.example"));
+  g_assert_null (strstr (text, "smtp.unsaved.example"));
+  g_assert_null (strstr (text, "Relay"));
+
+  destroy_window (window);
+  config_teardown (&config);
+}
+
 /* No usable keyring: the settings are saved, the password is not, and the user is told. */
 static void
 test_profile_no_keyring (void)
@@ -1856,6 +2016,8 @@ main (int   argc,
   g_test_add_func ("/app/profile/rename-duplicate", test_profile_rename_duplicate);
   g_test_add_func ("/app/profile/delete-undo", test_profile_delete_undo);
   g_test_add_func ("/app/profile/damaged", test_profile_damaged);
+  g_test_add_func ("/app/profile/unreadable", test_profile_unreadable);
+  g_test_add_func ("/app/profile/save-fails", test_profile_save_fails);
   g_test_add_func ("/app/profile/no-keyring", test_profile_no_keyring);
   g_test_add_func ("/app/env/import", test_env_import);
   g_test_add_func ("/app/env/import-errors", test_env_import_errors);

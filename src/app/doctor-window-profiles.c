@@ -459,6 +459,32 @@ open_uuid_then (DoctorWindow *self,
 }
 
 /* Saves the form as the open profile, or with @name as a new one, and opens what was saved. */
+/* A put whose save failed is taken back in memory: the store would write it with the next
+ * save of any other profile, though by then the user may have discarded the change or chosen
+ * another name. @before is the profile as the store had it, or NULL if it had none. The form
+ * keeps what the user typed, still unsaved, so nothing of theirs is lost.
+ */
+static void
+take_back (DoctorWindow        *self,
+           const char          *uuid,
+           const DoctorProfile *before)
+{
+  if (before != NULL)
+    doctor_profile_store_put (self->store, before, NULL);
+  else
+    doctor_profile_store_remove (self->store, uuid);
+}
+
+/* A copy of the profile of @uuid as the store has it, or NULL. */
+static DoctorProfile *
+stored_copy (DoctorWindow *self,
+             const char   *uuid)
+{
+  const DoctorProfile *stored = doctor_profile_store_find (self->store, uuid);
+
+  return stored != NULL ? doctor_profile_copy (stored) : NULL;
+}
+
 static gboolean
 save_form (DoctorWindow *self,
            const char   *name,
@@ -466,6 +492,7 @@ save_form (DoctorWindow *self,
 {
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorProfile) profile = NULL;
+  g_autoptr(DoctorProfile) before = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
   const DoctorProvider *provider;
@@ -500,11 +527,17 @@ save_form (DoctorWindow *self,
       profile->extra = g_steal_pointer (&base->extra);
     }
 
-  /* If the file cannot be written, the profile stays in the store's memory and the next save
-   * writes it (doctor-profiles.c never replaces a file it could not read). */
-  if (!doctor_profile_store_put (self->store, profile, &error) ||
-      !doctor_profile_store_save (self->store, &error))
+  before = stored_copy (self, profile->uuid);
+  if (!doctor_profile_store_put (self->store, profile, &error))
     {
+      _doctor_window_show_message (self, _("Profile Not Saved"), error->message);
+      return FALSE;
+    }
+  /* The message names the file and says why (a full disk, a read-only folder…); the form
+   * keeps the changes, so that Save can be tried again once that is fixed. */
+  if (!doctor_profile_store_save (self->store, &error))
+    {
+      take_back (self, profile->uuid, before);
       _doctor_window_show_message (self, _("Profile Not Saved"), error->message);
       return FALSE;
     }
@@ -885,6 +918,7 @@ rename_named (DoctorWindow *self,
 {
   g_autoptr(Then) owned = then;
   g_autoptr(DoctorProfile) renamed = NULL;
+  g_autoptr(DoctorProfile) before = NULL;
   g_autoptr(GError) error = NULL;
   const DoctorProfile *stored;
 
@@ -897,9 +931,15 @@ rename_named (DoctorWindow *self,
   g_free (renamed->name);
   renamed->name = g_strdup (name);
 
-  if (!doctor_profile_store_put (self->store, renamed, &error) ||
-      !doctor_profile_store_save (self->store, &error))
+  before = stored_copy (self, renamed->uuid);
+  if (!doctor_profile_store_put (self->store, renamed, &error))
     {
+      _doctor_window_show_message (self, _("Profile Not Renamed"), error->message);
+      return;
+    }
+  if (!doctor_profile_store_save (self->store, &error))
+    {
+      take_back (self, renamed->uuid, before);
       _doctor_window_show_message (self, _("Profile Not Renamed"), error->message);
       return;
     }
@@ -953,6 +993,8 @@ duplicate_then (DoctorWindow *self,
   if (!doctor_profile_store_put (self->store, copy, &error) ||
       !doctor_profile_store_save (self->store, &error))
     {
+      /* A new uuid: the store had none of it before. */
+      take_back (self, copy->uuid, NULL);
       _doctor_window_show_message (self, _("Profile Not Duplicated"), error->message);
       g_clear_pointer (&password, doctor_secret_free);
       return;
@@ -1112,6 +1154,9 @@ undo_delete_action (GtkWidget  *widget,
   if (!doctor_profile_store_put (self->store, pending->profile, &error) ||
       !doctor_profile_store_save (self->store, &error))
     {
+      /* Deleted it stays, in memory too: finish_delete() clears its password, and a later
+       * save must not bring the profile back without it. */
+      take_back (self, pending->profile->uuid, NULL);
       _doctor_window_show_message (self, _("Profile Not Restored"), error->message);
       finish_delete (self, pending);
       return;
