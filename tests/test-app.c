@@ -1399,6 +1399,175 @@ test_profile_unsaved (void)
   config_teardown (&config);
 }
 
+static gboolean
+window_is_open (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (toplevel == data)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+static gboolean
+window_closed (gpointer data)
+{
+  return !window_is_open (data);
+}
+
+/* Closing the window with unsaved changes to the open profile asks: Cancel keeps it open,
+ * Save saves and closes, Discard closes and writes nothing; without changes, or with settings
+ * that are in no profile, it closes at once.
+ */
+static void
+test_profile_close_unsaved (void)
+{
+  Config config;
+  DoctorWindow *window;
+  AdwMessageDialog *dialog;
+  g_autoptr(GSettings) settings = app_settings ();
+  g_autofree char *alpha = NULL;
+  g_autofree char *text = NULL;
+
+  config_setup (&config);
+  alpha = seed_profile (&config, "Alpha", "smtp.alpha.example", "alice", NULL);
+  window = new_profile_window (&config);
+  switch_profile (window, alpha);
+  set_entry (window, "host_row", "smtp.closing.example");
+
+  gtk_window_close (GTK_WINDOW (window));
+  dialog = wait_dialog (window, "Save Changes to “Alpha”?");
+  click_response (dialog, "_Cancel");
+  doctor_test_sleep (100);
+  g_assert_true (window_is_open (window));
+  g_assert_cmpstr (get_entry (window, "host_row"), ==, "smtp.closing.example");
+
+  gtk_window_close (GTK_WINDOW (window));
+  dialog = wait_dialog (window, "Save Changes to “Alpha”?");
+  click_response (dialog, "_Save");
+  g_assert_true (doctor_test_wait_until (window_closed, window, 10000));
+  g_object_unref (window);
+  text = read_profiles_file (&config);
+  g_assert_nonnull (strstr (text, "smtp.closing.example"));
+  g_clear_pointer (&text, g_free);
+
+  window = new_profile_window (&config);
+  switch_profile (window, alpha);
+  set_entry (window, "host_row", "smtp.discarded.example");
+  gtk_window_close (GTK_WINDOW (window));
+  dialog = wait_dialog (window, "Save Changes to “Alpha”?");
+  click_response (dialog, "_Discard");
+  g_assert_true (doctor_test_wait_until (window_closed, window, 10000));
+  g_object_unref (window);
+  text = read_profiles_file (&config);
+  g_assert_null (strstr (text, "smtp.discarded.example"));
+  g_assert_nonnull (strstr (text, "smtp.closing.example"));
+
+  /* Unchanged: no question. */
+  window = new_profile_window (&config);
+  switch_profile (window, alpha);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_false (window_is_open (window));
+  g_object_unref (window);
+
+  /* Settings in no profile: no question either. */
+  g_settings_reset (settings, "last-profile");
+  window = new_profile_window (&config);
+  g_assert_null (doctor_window_get_profile (window));
+  set_entry (window, "host_row", "smtp.typed.example");
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_false (window_is_open (window));
+  g_object_unref (window);
+
+  config_teardown (&config);
+}
+
+/* Quitting the application (Ctrl+Q) goes through the same question, and the application does
+ * not end under it: it ends with its last window, once the user has chosen. */
+typedef struct
+{
+  GtkApplication *app;
+  char           *uuid;
+  gboolean        asked;
+  gboolean        answered;
+} QuitTest;
+
+static gboolean
+quit_answer_cb (gpointer data)
+{
+  QuitTest *test = data;
+  GtkWindow *window = gtk_application_get_active_window (test->app);
+  AdwMessageDialog *dialog;
+
+  /* Reached only if the application is still running after app.quit. */
+  g_assert_nonnull (window);
+  dialog = find_dialog (DOCTOR_WINDOW (window));
+  g_assert_nonnull (dialog);
+  click_response (dialog, "_Discard");
+  test->answered = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+quit_ask_cb (gpointer data)
+{
+  QuitTest *test = data;
+  GtkWindow *window = gtk_application_get_active_window (test->app);
+  DoctorProfileStore *store;
+  g_autoptr(DoctorProfile) profile = doctor_profile_new ("Quitting");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (window);
+  wait_idle (DOCTOR_WINDOW (window));
+  store = doctor_window_get_profile_store (DOCTOR_WINDOW (window));
+  profile->host = g_strdup ("smtp.quit.example");
+  g_assert_true (doctor_profile_store_put (store, profile, &error));
+  g_assert_true (doctor_profile_store_save (store, &error));
+  g_assert_no_error (error);
+  test->uuid = g_strdup (profile->uuid);
+  switch_profile (DOCTOR_WINDOW (window), profile->uuid);
+  set_entry (DOCTOR_WINDOW (window), "host_row", "smtp.unsaved.example");
+
+  g_action_group_activate_action (G_ACTION_GROUP (test->app), "quit", NULL);
+  wait_dialog (DOCTOR_WINDOW (window), "Save Changes to “Quitting”?");
+  test->asked = TRUE;
+  g_timeout_add (300, quit_answer_cb, test);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_quit_unsaved (void)
+{
+  g_autoptr(GSettings) settings = app_settings ();
+  g_autoptr(DoctorApplication) app = doctor_application_new ();
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "smtp-doctor",
+                                            "profiles.json", NULL);
+  g_autofree char *text = NULL;
+  char *argv[] = { (char *) "smtp-doctor", NULL };
+  QuitTest test = { GTK_APPLICATION (app), NULL, FALSE, FALSE };
+
+  g_settings_reset (settings, "last-profile");
+  g_application_set_flags (G_APPLICATION (app),
+                           G_APPLICATION_HANDLES_COMMAND_LINE | G_APPLICATION_NON_UNIQUE);
+  g_idle_add (quit_ask_cb, &test);
+  g_assert_cmpint (g_application_run (G_APPLICATION (app), 1, argv), ==, 0);
+
+  g_assert_true (test.asked);
+  g_assert_true (test.answered);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_null (strstr (text, "smtp.unsaved.example"));
+
+  g_settings_reset (settings, "last-profile");
+  g_unlink (path);
+  g_free (test.uuid);
+}
+
 static void
 test_profile_rename_duplicate (void)
 {
@@ -2018,6 +2187,8 @@ main (int   argc,
   g_test_add_func ("/app/profile/damaged", test_profile_damaged);
   g_test_add_func ("/app/profile/unreadable", test_profile_unreadable);
   g_test_add_func ("/app/profile/save-fails", test_profile_save_fails);
+  g_test_add_func ("/app/profile/close-unsaved", test_profile_close_unsaved);
+  g_test_add_func ("/app/profile/quit-unsaved", test_quit_unsaved);
   g_test_add_func ("/app/profile/no-keyring", test_profile_no_keyring);
   g_test_add_func ("/app/env/import", test_env_import);
   g_test_add_func ("/app/env/import-errors", test_env_import_errors);

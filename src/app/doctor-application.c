@@ -133,19 +133,32 @@ about_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (about));
 }
 
+static gpointer
+ref_object (gconstpointer object,
+            gpointer      user_data)
+{
+  return g_object_ref ((gpointer) object);
+}
+
 static void
 quit_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
 {
   DoctorApplication *self = user_data;
-  GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
+  /* A copy: a window that closes leaves the application's list. */
+  GList *windows = g_list_copy_deep (gtk_application_get_windows (GTK_APPLICATION (self)),
+                                     ref_object, NULL);
 
   /* Through close-request, so that the window saves its size and cancels a run. */
   for (GList *l = windows; l != NULL; l = l->next)
     gtk_window_close (l->data);
+  g_list_free_full (windows, g_object_unref);
 
-  g_application_quit (G_APPLICATION (self));
+  /* A window that asks about unsaved changes stays open until the user has chosen; the
+   * application ends with its last window. */
+  if (gtk_application_get_windows (GTK_APPLICATION (self)) == NULL)
+    g_application_quit (G_APPLICATION (self));
 }
 
 static void

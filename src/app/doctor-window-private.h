@@ -99,6 +99,7 @@ struct _DoctorWindow
   DoctorSecurity        security;
   guint                 updating : 1;
   guint                 profiles_loaded : 1;
+  guint                 close_confirmed : 1;  /* the user chose Save or Discard on closing */
 };
 
 /* doctor-window.c */
@@ -142,6 +143,7 @@ void                  _doctor_window_confirm_discard     (DoctorWindow        *s
                                                           GDestroyNotify       destroy);
 void                  _doctor_window_detach_profile      (DoctorWindow        *self,
                                                           const char          *proposed_name);
+gboolean              _doctor_window_profiles_close_request (DoctorWindow     *self);
 
 /* doctor-window-env.c */
 void                  _doctor_window_env_class_init      (GtkWidgetClass      *widget_class);

@@ -9,8 +9,8 @@
  * so the menu shows it as a radio item, and its name is the subtitle of the form's title.
  *
  * The form is compared with what was last opened or saved as a whole (form_state()), so that
- * switching profiles, importing a .env file or duplicating asks before unsaved changes are lost
- * (_doctor_window_confirm_discard()). The password is part of a profile only when the profile
+ * switching profiles, importing a .env file, duplicating or closing the window asks before
+ * unsaved changes are lost (_doctor_window_confirm_discard()). The password is part of a profile only when the profile
  * remembers it, and then it lives in the keyring (doctor-keyring.h), never in profiles.json:
  * it is stored when such a profile is saved, looked up when it is opened, and cleared when the
  * user turns "Remember Password" off or deletes the profile. A keyring that cannot be used
@@ -870,6 +870,40 @@ _doctor_window_confirm_discard (DoctorWindow     *self,
   g_signal_connect (dialog, "response", G_CALLBACK (on_discard_response), NULL);
 
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Closing ------------------------------------------------------------------------------------ */
+
+static gboolean
+close_idle_cb (gpointer data)
+{
+  gtk_window_close (GTK_WINDOW (data));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+close_then (DoctorWindow *self,
+            gpointer      data)
+{
+  self->close_confirmed = TRUE;
+  /* From an idle: the dialog that asked is still emitting its response, and goes with the
+   * window. */
+  g_idle_add_full (G_PRIORITY_DEFAULT, close_idle_cb, g_object_ref (self), g_object_unref);
+}
+
+/* The window's close-request: %TRUE if it must not close yet, because the open profile has
+ * unsaved changes and the user is asked (Save, Discard, Cancel); it closes once they chose
+ * Save (and the save worked) or Discard. Settings that are in no profile do not ask: most runs
+ * are one-off checks, and asking at every close would teach the user to click it away.
+ */
+gboolean
+_doctor_window_profiles_close_request (DoctorWindow *self)
+{
+  if (self->close_confirmed || self->profile == NULL || !is_dirty (self))
+    return FALSE;
+
+  _doctor_window_confirm_discard (self, close_then, NULL, NULL);
+  return TRUE;
 }
 
 /* Actions ------------------------------------------------------------------------------------ */

@@ -1171,6 +1171,10 @@ doctor_window_close_request (GtkWindow *window)
 {
   DoctorWindow *self = DOCTOR_WINDOW (window);
 
+  /* Unsaved changes to the open profile: the user is asked first. */
+  if (_doctor_window_profiles_close_request (self))
+    return TRUE;
+
   if (self->settings != NULL)
     {
       int width, height;
