@@ -52,14 +52,16 @@ case "${1:-}" in
     shift
     install_deps
     build build >/dev/null
-    # Run in place: the schema compiled in the build tree stands in for the installed one.
-    GSETTINGS_SCHEMA_DIR="$PWD/build/data" exec ./build/src/app/smtp-doctor "$@"
+    # Run in place: the schema and the translations built in the tree stand in for the
+    # installed ones.
+    GSETTINGS_SCHEMA_DIR="$PWD/build/data" SMTP_DOCTOR_LOCALEDIR="$PWD/build/po" \
+      exec ./build/src/app/smtp-doctor "$@"
     ;;
   cli)
     shift
     install_deps
     build build >/dev/null
-    exec ./build/src/cli/smtp-doctor-cli "$@"
+    SMTP_DOCTOR_LOCALEDIR="$PWD/build/po" exec ./build/src/cli/smtp-doctor-cli "$@"
     ;;
   test)
     install_deps
