@@ -87,22 +87,13 @@ print_details (DoctorCliOutput *self,
       DoctorDetail *detail = g_ptr_array_index (details, i);
 
       g_autofree char *text = doctor_detail_dup_display_text (detail, ", ");
+      /* Multi-line values (a reply) are indented under their label. */
+      g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
 
-      if (detail->values != NULL)
-        {
-          fprintf (self->file, "      %s%s:%s %s\n", paint (self, DIM), detail->label,
-                   paint (self, RESET), text);
-        }
-      else
-        {
-          /* Multi-line values (a reply) are indented under their label. */
-          g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-
-          fprintf (self->file, "      %s%s:%s %s\n", paint (self, DIM), detail->label,
-                   paint (self, RESET), lines[0] ? lines[0] : "");
-          for (guint l = 1; lines[l] != NULL; l++)
-            fprintf (self->file, "        %s\n", lines[l]);
-        }
+      fprintf (self->file, "      %s%s:%s %s\n", paint (self, DIM), detail->label,
+               paint (self, RESET), lines[0] ? lines[0] : "");
+      for (guint l = 1; lines[l] != NULL; l++)
+        fprintf (self->file, "        %s\n", lines[l]);
     }
 }
 
