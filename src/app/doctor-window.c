@@ -19,6 +19,62 @@
 #include "doctor-transcript-window.h"
 #include "doctor-window-private.h"
 
+/* SMTP_DOCTOR_BENCH=1 (bench/bench.py, off otherwise): the window prints on standard output
+ * "smtp-doctor-bench: WHAT MICROSECONDS" with g_get_monotonic_time() when its first frame has
+ * been painted (first-frame), when the first check of a run ends (first-check) and when the run
+ * ends (run-finished), so that the benchmark can time start-up from outside. */
+static gboolean
+bench_enabled (void)
+{
+  static int enabled = -1;
+
+  if (enabled < 0)
+    enabled = g_strcmp0 (g_getenv ("SMTP_DOCTOR_BENCH"), "1") == 0;
+
+  return enabled;
+}
+
+static void
+bench_mark (const char *what)
+{
+  g_print ("smtp-doctor-bench: %s %" G_GINT64_FORMAT "\n", what, g_get_monotonic_time ());
+  fflush (stdout);
+}
+
+static void
+on_bench_after_paint (GdkFrameClock *clock,
+                      gpointer       user_data)
+{
+  bench_mark ("first-frame");
+  g_signal_handlers_disconnect_by_func (clock, on_bench_after_paint, user_data);
+}
+
+static void
+on_bench_realize (GtkWidget *widget)
+{
+  g_signal_connect (gtk_widget_get_frame_clock (widget), "after-paint",
+                    G_CALLBACK (on_bench_after_paint), NULL);
+}
+
+static void
+on_bench_check_status (DoctorCheck *check,
+                       GParamSpec  *pspec,
+                       gpointer     user_data)
+{
+  GListModel *checks = user_data;
+
+  if (!doctor_check_is_finished (check))
+    return;
+
+  bench_mark ("first-check");
+  for (guint i = 0; i < g_list_model_get_n_items (checks); i++)
+    {
+      g_autoptr(DoctorCheck) other = g_list_model_get_item (checks, i);
+
+      g_signal_handlers_disconnect_by_func (other, on_bench_check_status, user_data);
+    }
+}
+
 G_DEFINE_FINAL_TYPE (DoctorWindow, doctor_window, ADW_TYPE_APPLICATION_WINDOW)
 
 enum {
@@ -865,6 +921,8 @@ on_run_done (GObject      *object,
   set_running (self, FALSE);
   set_verdict (self);
   _doctor_window_run_finished (self);
+  if (bench_enabled ())
+    bench_mark ("run-finished");
 }
 
 /* Says what is wrong with the form, on the form, and puts the focus on the first row to fix. */
@@ -932,6 +990,8 @@ doctor_window_run (DoctorWindow *self)
       g_autoptr(DoctorCheck) check = g_list_model_get_item (checks, i);
       GtkWidget *row = doctor_check_row_new (check);
 
+      if (bench_enabled ())
+        g_signal_connect (check, "notify::status", G_CALLBACK (on_bench_check_status), checks);
       adw_preferences_group_add (self->checklist_group, row);
       g_ptr_array_add (self->check_rows, row);
     }
@@ -1446,6 +1506,9 @@ doctor_window_init (DoctorWindow *self)
     }
 
   update_actions (self);
+
+  if (bench_enabled ())
+    g_signal_connect (self, "realize", G_CALLBACK (on_bench_realize), NULL);
 }
 
 DoctorWindow *

@@ -66,6 +66,10 @@ struct _DoctorDiagnosis
   guint                 running_attempts;
   GSocketConnection    *connection;
   GIOStream            *tls_stream;
+  GIOStream            *prepared_tls;   /* made in a thread while the plaintext part ran */
+  GError               *prepared_error;
+  GError               *ca_error;       /* the custom CA file could not be loaded */
+  guint                 tls_jobs;       /* threads still preparing TLS; the run waits for them */
   DoctorSmtpStream     *smtp;
   GPtrArray            *capabilities;  /* (element-type utf8) "KEYWORD params" */
   GTlsCertificate      *peer_certificate;
@@ -80,6 +84,7 @@ struct _DoctorDiagnosis
   guint                 greeting_timed_out : 1;
   guint                 reply_bare_lf : 1;
   guint                 end_data : 1;       /* a "." is owed before QUIT (RFC 2920 §3.1) */
+  guint                 handshake_waiting : 1;
   guint                 trusted : 1;
   guint                 certificate_rejected : 1;
   guint                 connect_done : 1;
@@ -128,6 +133,8 @@ static void start_starttls      (DoctorDiagnosis *self);
 static void start_auth          (DoctorDiagnosis *self);
 static void start_send          (DoctorDiagnosis *self);
 static void end_conversation    (DoctorDiagnosis *self);
+static void start_tls_job       (DoctorDiagnosis *self,
+                                 GIOStream       *base);
 static void abandon_attempts    (DoctorDiagnosis *self);
 
 /* Helpers ------------------------------------------------------------------------------------ */
@@ -391,9 +398,15 @@ complete (DoctorDiagnosis *self,
 
   g_clear_handle_id (&self->stagger, g_source_remove);
   g_clear_pointer (&self->deadline, doctor_deadline_free);
+  g_clear_object (&self->prepared_tls);
+  g_clear_error (&self->prepared_error);
   abandon_attempts (self);
 
   if (self->port_scan != NULL && !doctor_port_scan_is_finished (self->port_scan))
+    return;
+
+  /* A thread still inside GnuTLS must not outlive the run: the program may exit after it. */
+  if (self->tls_jobs > 0)
     return;
 
   finish_run (self);
@@ -1123,6 +1136,9 @@ finish_connect (DoctorDiagnosis *self)
   /* The other addresses are still tried, alongside the conversation, so that a broken IPv6
    * (or IPv4) path shows even when the other one works. */
   start_remaining_attempts (self);
+
+  if (security (self) == DOCTOR_SECURITY_STARTTLS)
+    start_tls_job (self, G_IO_STREAM (self->connection));
 
   if (security (self) == DOCTOR_SECURITY_TLS)
     start_handshake (self);
@@ -1856,18 +1872,172 @@ on_handshake (GObject      *object,
   conclude_certificate (self);
 }
 
-static void
-start_handshake (DoctorDiagnosis *self)
+/* TLS set-up, off the critical path. Loading the TLS backend and parsing the system's CA
+ * bundle (once for the default database, and again for every connection: glib-networking
+ * builds each connection's trust list anew) costs tens of milliseconds of CPU. A thread does
+ * it while the main context waits for DNS, the connection, the greeting, EHLO and STARTTLS, so
+ * the ClientHello goes out as soon as the 220 arrives. */
+typedef struct
 {
-  g_autoptr(GSocketConnectable) identity = NULL;
+  DoctorDiagnosis    *self;
+  GIOStream          *base;      /* NULL: load the backend, the default and the custom database */
+  GSocketConnectable *identity;
+  char               *ca_file;
+  GTlsDatabase       *ca_database;  /* out */
+  GError             *ca_error;     /* out */
+} TlsJob;
+
+static void
+tls_job_free (TlsJob *job)
+{
+  g_free (job->ca_file);
+  g_clear_object (&job->ca_database);
+  g_clear_error (&job->ca_error);
+  g_clear_object (&job->base);
+  g_clear_object (&job->identity);
+  g_clear_object (&job->self);
+  g_free (job);
+}
+
+static void
+tls_job_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  TlsJob *job = task_data;
+  GError *error = NULL;
+  GIOStream *tls;
+
+  if (job->base == NULL)
+    {
+      g_autoptr(GTlsDatabase) database = NULL;
+
+      database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
+      if (job->ca_file != NULL)
+        job->ca_database = g_tls_file_database_new (job->ca_file, &job->ca_error);
+      g_task_return_pointer (task, NULL, NULL);
+      return;
+    }
+
+  tls = g_tls_client_connection_new (job->base, job->identity, &error);
+  if (tls == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, tls, g_object_unref);
+}
+
+static void continue_handshake (DoctorDiagnosis *self);
+
+static void
+on_tls_job_done (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  TlsJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(DoctorDiagnosis) self = g_object_ref (job->self);
+  GError *error = NULL;
+  GIOStream *tls = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->tls_jobs--;
+
+  if (job->base != NULL && !self->conversation_done)
+    {
+      g_clear_object (&self->prepared_tls);
+      g_clear_error (&self->prepared_error);
+      self->prepared_tls = tls;
+      self->prepared_error = error;
+    }
+  else
+    {
+      /* Made for nothing: the connection underneath is closed with the run. */
+      g_clear_object (&tls);
+      g_clear_error (&error);
+    }
+
+  if (job->base == NULL && job->ca_file != NULL)
+    {
+      g_set_object (&self->ca_database, job->ca_database);
+      if (job->ca_error != NULL && self->ca_error == NULL)
+        self->ca_error = g_error_copy (job->ca_error);
+    }
+
+  if (self->conversation_done)
+    {
+      if (self->tls_jobs == 0 &&
+          (self->port_scan == NULL || doctor_port_scan_is_finished (self->port_scan)))
+        finish_run (self);
+      return;
+    }
+
+  if (self->handshake_waiting && self->tls_jobs == 0)
+    {
+      self->handshake_waiting = FALSE;
+      continue_handshake (self);
+    }
+}
+
+static void
+start_tls_job (DoctorDiagnosis *self,
+               GIOStream       *base)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, on_tls_job_done, NULL);
+  TlsJob *job = g_new0 (TlsJob, 1);
+
+  job->self = g_object_ref (self);
+  if (base == NULL && self->ca_database == NULL)
+    job->ca_file = g_strdup (self->target->ca_file);
+  if (base != NULL)
+    {
+      /* The main context reads and writes this stream meanwhile; its input and output
+       * streams exist already, so the thread only reads what is set. */
+      g_assert (g_io_stream_get_input_stream (base) != NULL);
+      g_assert (g_io_stream_get_output_stream (base) != NULL);
+      job->base = g_object_ref (base);
+      job->identity = server_identity (self);
+    }
+  g_task_set_source_tag (task, start_tls_job);
+  g_task_set_task_data (task, job, (GDestroyNotify) tls_job_free);
+  self->tls_jobs++;
+  g_task_run_in_thread (task, tls_job_thread);
+}
+
+static void
+continue_handshake (DoctorDiagnosis *self)
+{
   g_autoptr(GError) error = NULL;
   g_autofree char *summary = NULL;
 
-  begin (self, "tls");
+  if (self->ca_error != NULL)
+    {
+      /* The file looked like PEM when the run started, but is not usable. */
+      summary = g_strdup_printf (_("The CA file cannot be used: %s"), self->ca_error->message);
+      doctor_check_set_detail (self->current, "error", _("Error"), self->ca_error->message);
+      conclude_fail (self, "invalid-input", NULL, summary);
+      return;
+    }
 
-  /* The identity is the name the user gave, never the address connected to. */
-  identity = server_identity (self);
-  self->tls_stream = g_tls_client_connection_new (G_IO_STREAM (self->connection), identity, &error);
+  if (self->prepared_tls != NULL || self->prepared_error != NULL)
+    {
+      self->tls_stream = g_steal_pointer (&self->prepared_tls);
+      error = g_steal_pointer (&self->prepared_error);
+    }
+  else
+    {
+      g_autoptr(GSocketConnectable) identity = NULL;
+
+      /* The identity is the name the user gave, never the address connected to. */
+      identity = server_identity (self);
+      self->tls_stream = g_tls_client_connection_new (G_IO_STREAM (self->connection), identity,
+                                                      &error);
+    }
+
+  if (was_cancelled (self))
+    {
+      end_cancelled (self);
+      return;
+    }
+
   if (self->tls_stream == NULL)
     {
       summary = g_strdup_printf (_("TLS is not available on this computer (%s); install "
@@ -1883,6 +2053,21 @@ start_handshake (DoctorDiagnosis *self)
   g_tls_connection_handshake_async (G_TLS_CONNECTION (self->tls_stream), G_PRIORITY_DEFAULT,
                                     doctor_deadline_get_cancellable (self->deadline),
                                     on_handshake, g_object_ref (self));
+}
+
+static void
+start_handshake (DoctorDiagnosis *self)
+{
+  begin (self, "tls");
+
+  /* A thread that makes the connection's TLS side or the databases has not finished yet. */
+  if (self->tls_jobs > 0)
+    {
+      self->handshake_waiting = TRUE;
+      return;
+    }
+
+  continue_handshake (self);
 }
 
 /* Greeting ------------------------------------------------------------------------------------- */
@@ -3171,6 +3356,9 @@ doctor_diagnosis_finalize (GObject *object)
   g_clear_handle_id (&self->stagger, g_source_remove);
   g_clear_object (&self->smtp);
   g_clear_object (&self->tls_stream);
+  g_clear_object (&self->prepared_tls);
+  g_clear_error (&self->prepared_error);
+  g_clear_error (&self->ca_error);
   g_clear_object (&self->connection);
   g_clear_pointer (&self->capabilities, g_ptr_array_unref);
   g_clear_object (&self->peer_certificate);
@@ -3346,7 +3534,7 @@ on_port_scan_done (GObject      *object,
   g_autoptr(DoctorDiagnosis) self = user_data;
 
   doctor_port_scan_run_finish (DOCTOR_PORT_SCAN (object), result, NULL);
-  if (self->conversation_done)
+  if (self->conversation_done && self->tls_jobs == 0)
     finish_run (self);
 }
 
@@ -3382,6 +3570,27 @@ doctor_diagnosis_get_port_scan (DoctorDiagnosis *self)
   return self->port_scan;
 }
 
+/* What can be known of a CA file without the TLS backend: that it can be read and holds a
+ * certificate. The database itself is made in a thread (start_tls_job). */
+static gboolean
+ca_file_looks_usable (const char  *path,
+                      GError     **error)
+{
+  g_autofree char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, error))
+    return FALSE;
+
+  if (strstr (contents, "-----BEGIN CERTIFICATE-----") == NULL)
+    {
+      g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                   _("No PEM-encoded certificate found in %s"), path);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 void
 doctor_diagnosis_run_async (DoctorDiagnosis     *self,
                             GCancellable        *cancellable,
@@ -3408,9 +3617,14 @@ doctor_diagnosis_run_async (DoctorDiagnosis     *self,
     }
 
   if (doctor_target_validate (self->target, &error) &&
-      (self->target->ca_file == NULL ||
+      (self->target->ca_file == NULL || ca_file_looks_usable (self->target->ca_file, &error)) &&
+      (self->target->ca_file == NULL || !self->scan_ports ||
        (self->ca_database = g_tls_file_database_new (self->target->ca_file, &error)) != NULL))
     {
+      /* The TLS backend, the system's CA bundle and the custom CA file load in a thread
+       * meanwhile (the port scan needs the custom one at once). */
+      if (security (self) != DOCTOR_SECURITY_NONE || self->scan_ports)
+        start_tls_job (self, NULL);
       if (self->scan_ports)
         start_port_scan (self);
       start_dns (self);
