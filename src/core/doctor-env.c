@@ -1329,9 +1329,14 @@ dsn_parse (const char *text,
         g_strdelimit (copy, "+", ' ');
       *out = g_uri_unescape_string (copy, NULL);
       doctor_secret_free (copy);
-      if (*out == NULL)
+      /* "%80" decodes to a byte that is no text: such a name or password could never be
+       * typed, shown or exported, so the DSN is as broken as one that does not parse. */
+      if (*out == NULL || !g_utf8_validate (*out, -1, NULL))
         ok = FALSE;
     }
+
+  if (dsn->host != NULL && !g_utf8_validate (dsn->host, -1, NULL))
+    ok = FALSE;
 
   query = g_uri_get_query (uri);
   if (ok && query != NULL && *query != '\0')
