@@ -21,6 +21,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "doctor-advice.h"
+#include "doctor-capabilities-private.h"
 #include "doctor-certificate-private.h"
 #include "doctor-deadline-private.h"
 #include "doctor-diagnosis.h"
@@ -2277,38 +2278,14 @@ take_capabilities (DoctorDiagnosis   *self,
                    const DoctorReply *reply)
 {
   g_clear_pointer (&self->capabilities, g_ptr_array_unref);
-  self->capabilities = g_ptr_array_new_with_free_func (g_free);
-
-  /* The first line is the server's name and greeting; each further line is one keyword with
-   * its parameters (RFC 5321 §4.1.1.1). */
-  for (guint i = 1; i < reply->lines->len; i++)
-    {
-      const char *line = g_ptr_array_index (reply->lines, i);
-
-      if (*line != '\0')
-        g_ptr_array_add (self->capabilities, g_strdup (line));
-    }
+  self->capabilities = doctor_capabilities_parse (reply);
 }
 
 static const char *
 capability (DoctorDiagnosis *self,
             const char      *keyword)
 {
-  gsize length = strlen (keyword);
-
-  if (self->capabilities == NULL)
-    return NULL;
-
-  for (guint i = 0; i < self->capabilities->len; i++)
-    {
-      const char *line = g_ptr_array_index (self->capabilities, i);
-
-      if (g_ascii_strncasecmp (line, keyword, length) == 0 &&
-          (line[length] == '\0' || line[length] == ' ' || line[length] == '='))
-        return line[length] == '\0' ? line + length : line + length + 1;
-    }
-
-  return NULL;
+  return doctor_capabilities_lookup (self->capabilities, keyword);
 }
 
 static void
@@ -2567,29 +2544,7 @@ has_mechanism (GStrv       mechanisms,
 static GStrv
 auth_mechanisms (DoctorDiagnosis *self)
 {
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-
-  if (self->capabilities == NULL)
-    return g_strv_builder_end (builder);
-
-  for (guint i = 0; i < self->capabilities->len; i++)
-    {
-      const char *line = g_ptr_array_index (self->capabilities, i);
-
-      /* "AUTH PLAIN LOGIN", and the old "AUTH=PLAIN LOGIN" of some servers. */
-      if (g_ascii_strncasecmp (line, "AUTH", 4) == 0 && (line[4] == ' ' || line[4] == '='))
-        {
-          g_auto(GStrv) words = g_strsplit (line + 5, " ", -1);
-
-          for (guint w = 0; words[w] != NULL; w++)
-            {
-              if (*words[w] != '\0')
-                g_strv_builder_add (builder, words[w]);
-            }
-        }
-    }
-
-  return g_strv_builder_end (builder);
+  return doctor_capabilities_auth_mechanisms (self->capabilities);
 }
 
 static gboolean

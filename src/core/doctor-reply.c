@@ -14,6 +14,7 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
+#include "doctor-capabilities-private.h"
 #include "doctor-error.h"
 #include "doctor-reply.h"
 
@@ -422,4 +423,82 @@ doctor_reply_parser_feed (DoctorReplyParser  *parser,
     }
 
   return DOCTOR_PARSE_NEED_MORE;
+}
+
+/* EHLO capabilities (doctor-capabilities-private.h) ------------------------------------------- */
+
+/* (element-type utf8) "KEYWORD params", one per line after the first: the first line is the
+ * server's name and greeting; each further line is one keyword with its parameters
+ * (RFC 5321 §4.1.1.1). Empty lines are dropped. */
+GPtrArray *
+doctor_capabilities_parse (const DoctorReply *reply)
+{
+  GPtrArray *capabilities = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (reply != NULL, capabilities);
+
+  for (guint i = 1; i < reply->lines->len; i++)
+    {
+      const char *line = g_ptr_array_index (reply->lines, i);
+
+      if (*line != '\0')
+        g_ptr_array_add (capabilities, g_strdup (line));
+    }
+
+  return capabilities;
+}
+
+/* The parameters of @keyword (any case), "" when it has none, NULL when it is not offered.
+ * "KEYWORD=params" is accepted too, as old servers wrote "AUTH=PLAIN". */
+const char *
+doctor_capabilities_lookup (GPtrArray  *capabilities,
+                            const char *keyword)
+{
+  gsize length;
+
+  g_return_val_if_fail (keyword != NULL, NULL);
+
+  if (capabilities == NULL)
+    return NULL;
+
+  length = strlen (keyword);
+  for (guint i = 0; i < capabilities->len; i++)
+    {
+      const char *line = g_ptr_array_index (capabilities, i);
+
+      if (g_ascii_strncasecmp (line, keyword, length) == 0 &&
+          (line[length] == '\0' || line[length] == ' ' || line[length] == '='))
+        return line[length] == '\0' ? line + length : line + length + 1;
+    }
+
+  return NULL;
+}
+
+/* Every mechanism of every AUTH line, in the server's order, never an empty word. */
+GStrv
+doctor_capabilities_auth_mechanisms (GPtrArray *capabilities)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (capabilities == NULL)
+    return g_strv_builder_end (builder);
+
+  for (guint i = 0; i < capabilities->len; i++)
+    {
+      const char *line = g_ptr_array_index (capabilities, i);
+
+      /* "AUTH PLAIN LOGIN", and the old "AUTH=PLAIN LOGIN" of some servers. */
+      if (g_ascii_strncasecmp (line, "AUTH", 4) == 0 && (line[4] == ' ' || line[4] == '='))
+        {
+          g_auto(GStrv) words = g_strsplit (line + 5, " ", -1);
+
+          for (guint w = 0; words[w] != NULL; w++)
+            {
+              if (*words[w] != '\0')
+                g_strv_builder_add (builder, words[w]);
+            }
+        }
+    }
+
+  return g_strv_builder_end (builder);
 }
