@@ -17,7 +17,7 @@ PACKAGES=(
   ca-certificates openssl python3-aiosmtpd iproute2 iptables dnsmasq-base
   desktop-file-utils gtk-update-icon-cache librsvg2-bin libxml2-utils
   libgtk-4-dev libadwaita-1-dev adwaita-icon-theme fonts-cantarell
-  xvfb xauth dbus
+  xvfb xauth dbus valgrind
   libsecret-1-dev gnome-keyring libsecret-tools
   appstream man-db groff-base flatpak-builder
   locales
