@@ -157,7 +157,7 @@ post_tls_ehlo (const char *auth)
                      NULL);
 }
 
-/* Up to a logged-in session over TLS, AUTH PLAIN answered with @auth_reply. */
+/* Up to a logged-in session over TLS: AUTH PLAIN answered with 235. */
 static void
 script_logged_in (DoctorTestScript *script)
 {
@@ -599,8 +599,8 @@ static const WrongCase wrong_cases[] = {
   { "dot-221", STEP_DOT, QUIT_REPLY, "send", "protocol-error" },
 };
 
-/* Plays a normal conversation up to @step (included, when @include), with a login and a
- * message. Returns FALSE when @step comes before anything was played. */
+/* Plays a normal conversation, with a login and a message, up to the command of @step: the
+ * next thing the script sends is that command's reply. */
 static void
 script_until (DoctorTestScript *script,
               Step              step)
