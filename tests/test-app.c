@@ -352,6 +352,10 @@ test_real_server_run (void)
   g_autofree char *ca = doctor_test_cert_path ("ca");
   g_autofree char *report = NULL;
   g_autofree char *b64 = g_base64_encode ((const guchar *) PASSWORD, strlen (PASSWORD));
+  static const char blob[] = "\0me\0" PASSWORD;
+  g_autofree char *plain_b64 = g_base64_encode ((const guchar *) blob, sizeof blob - 1);
+  g_autofree char *transcript_text = NULL;
+  GtkWidget *transcript;
   g_autoptr(GPtrArray) rows = NULL;
 
   g_assert_true (doctor_window_set_target_text (window, uri, NULL));
@@ -388,6 +392,16 @@ test_real_server_run (void)
   g_assert_nonnull (strstr (report, "AUTH PLAIN ****"));
   g_assert_null (strstr (report, PASSWORD));
   g_assert_null (strstr (report, b64));
+
+  /* The transcript window (and so its Copy button) masks the login too. */
+  transcript = doctor_transcript_window_new (GTK_WINDOW (window),
+                                             doctor_window_get_diagnosis (window));
+  transcript_text = doctor_transcript_window_get_text (DOCTOR_TRANSCRIPT_WINDOW (transcript));
+  gtk_window_destroy (GTK_WINDOW (transcript));
+  g_assert_nonnull (strstr (transcript_text, "AUTH PLAIN ****"));
+  g_assert_null (strstr (transcript_text, PASSWORD));
+  g_assert_null (strstr (transcript_text, b64));
+  g_assert_null (strstr (transcript_text, plain_b64));
 
   destroy_window (window);
   real_server_stop (server);
