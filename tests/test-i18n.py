@@ -657,7 +657,7 @@ def t_cli_advice_in_german():
     out = p.stdout
     check(p.returncode == 2, "exit status %d:\n%s%s" % (p.returncode, out, p.stderr))
     for text in ("Was zu tun ist", "Verwenden Sie den richtigen Port",
-                 "nimmt nichts Verbindungen an", "Nicht erreicht: Eine frühere Prüfung ist "
+                 "nimmt kein Dienst Verbindungen an", "Nicht erreicht: Eine frühere Prüfung ist "
                  "fehlgeschlagen", "Ergebnis: 1 Problem gefunden"):
         check(text in out, "%r is not in the German output:\n%s" % (text, out))
     check("nc -zv 127.0.0.1" in out, "the commands of the advice were changed:\n" + out)
