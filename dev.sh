@@ -20,7 +20,7 @@ PACKAGES=(
   xvfb xauth dbus valgrind
   libsecret-1-dev gnome-keyring libsecret-tools
   appstream man-db groff-base flatpak-builder
-  locales
+  locales strace util-linux mount
 )
 
 install_deps() {

@@ -6,7 +6,7 @@ the new one, whole, and a save that did not happen is an error the user sees (a 
 the file, exit status 2 as DESIGN.md says for a failure), never a silent loss.
 
 Faults, all real: SIGKILL at random points of a save (the seed is printed; DOCTOR_FAULTS_SEED
-repeats a run), a full tmpfs (no space, and no inode), a read-only bind mount, a file and a
+repeats a run) and at each system call of a save in turn (strace's fault injection), a full tmpfs (no space, and no inode), a read-only bind mount, a file and a
 folder that permissions close to a root without CAP_DAC_OVERRIDE (setpriv), symbolic links
 (to profiles, to some other file, dangling, a loop, a linked folder), damaged files (truncated,
 empty, a directory, a FIFO, a huge and a sparse huge file), each kept aside byte for byte.
@@ -76,11 +76,18 @@ class Config:
         if make_dir:
             os.mkdir(self.dir, 0o700)
 
-    def env(self):
+    def env(self, traced=False):
         # No session bus: nothing here touches the keyring (no password is given).
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
-                "XDG_CONFIG_HOME": self.home, "LC_ALL": "C.UTF-8",
-                "G_DEBUG": "fatal-criticals"}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
+               "XDG_CONFIG_HOME": self.home, "LC_ALL": "C.UTF-8",
+               "G_DEBUG": "fatal-criticals"}
+        # A sanitizer build keeps its settings; LeakSanitizer cannot run under ptrace.
+        for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        if traced:
+            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+        return env
 
     def cli_args(self, *args, prefix=()):
         return list(prefix) + [CLI] + list(args)
@@ -186,8 +193,9 @@ def t_sigkill_during_save():
     rng = random.Random(seed)
 
     c = Config()
-    # Large enough (about 600 KiB, under the 1 MiB cap) that writing it takes a while.
-    c.write(document(["base %d" % i for i in range(2500)]))
+    # Large enough (about 250 KiB) that writing it takes a while, small enough that 200 saves
+    # stay quick in a sanitizer build.
+    c.write(document(["base %d" % i for i in range(1000)]))
     os.chmod(c.path, 0o600)
 
     # How long a whole save takes, so that the kills spread over all of it.
@@ -234,11 +242,79 @@ def t_sigkill_during_save():
 
     # What the killed saves left behind is never taken for profiles, and the next save works
     # and clears it.
+    print("# %d temporary files left by saves killed while writing" % len(c.strays()), flush=True)
     check(c.names() == [x["name"] for x in old_names], "the listed profiles are not the file's")
     r = c.save("after")
     check(r.returncode == 0, "the save after the kills failed", r)
     check(c.names()[-1] == "after", "the last save is not in the file")
     check(c.strays() == [], "temporary files are left: %r" % c.strays())
+    check(c.kept() == [], "a good file was taken for a damaged one: %r" % c.kept())
+
+
+@test
+def t_sigkill_at_each_syscall():
+    """a save killed at each of its system calls in turn leaves the old or the new file"""
+    c = Config()
+    c.write(document(["base %d" % i for i in range(50)]))
+    os.chmod(c.path, 0o600)
+    check(c.save("warm").returncode == 0, "a save failed")
+
+    # The system calls of one save, in order, each as (name, how many of that name so far).
+    trace = os.path.join(c.home, "trace")
+    r = subprocess.run(["strace", "-f", "-qq", "-o", trace] +
+                       c.cli_args("--save-profile", "traced", "127.0.0.1:2525"),
+                       capture_output=True, text=True, timeout=TIMEOUT, env=c.env(traced=True))
+    check(r.returncode == 0, "the traced save failed", r)
+    calls, counts = [], {}
+    with open(trace) as f:
+        for line in f:
+            parts = line.split(None, 1)
+            if len(parts) < 2 or "(" not in parts[1] or parts[1].startswith(("+++", "---", "<")):
+                continue
+            name = parts[1].split("(", 1)[0]
+            counts[name] = counts.get(name, 0) + 1
+            calls.append((name, counts[name], parts[1].strip()))
+    # From the save's lock on (the load before it takes the lock too, so the last one).
+    locks = [i for i, c_ in enumerate(calls) if "profiles.json.lock" in c_[2]]
+    check(locks, "the trace has no lock: %r" % calls[-20:])
+    points = calls[locks[-1]:]
+    check(any(n == "rename" for n, _, _ in points), "the trace has no rename")
+
+    old = c.read()
+    old_names = [x["name"] for x in json.loads(old)["profiles"]]
+    killed = temporary = 0
+    for i, (name, n, text) in enumerate(points):
+        profile = "killed %d" % i
+        r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + name,
+                            "-e", "inject=%s:signal=KILL:when=%d" % (name, n)] +
+                           c.cli_args("--save-profile", profile, "127.0.0.1:2525"),
+                           capture_output=True, text=True, timeout=TIMEOUT,
+                           env=c.env(traced=True))
+        if r.returncode != 0:
+            killed += 1
+        data = c.read()
+        try:
+            names = [x["name"] for x in json.loads(data)["profiles"]]
+        except ValueError as e:
+            raise Failure("killed at %s #%d (%s): profiles.json does not parse: %s"
+                          % (name, n, text, e))
+        if data != old:
+            check(names == old_names + [profile],
+                  "killed at %s #%d (%s): neither the old nor the new file" % (name, n, text))
+            check_private(c.path)
+            old, old_names = data, names
+        if c.strays():
+            temporary += 1
+            # The next save clears it; the next round starts from a clean folder.
+            r = c.save("clean %d" % i)
+            check(r.returncode == 0 and c.strays() == [], "the leftover was not cleared", r)
+            old = c.read()
+            old_names = [x["name"] for x in json.loads(old)["profiles"]]
+
+    print("# %d points from the lock on, %d killed, %d left a temporary file"
+          % (len(points), killed, temporary), flush=True)
+    # Kills that never came between the temporary file and the rename would prove little.
+    check(killed > 0 and temporary > 0, "no kill landed in the write")
     check(c.kept() == [], "a good file was taken for a damaged one: %r" % c.kept())
 
 
@@ -563,10 +639,12 @@ def main():
         if only and fn.__name__ not in only:
             print("ok %d - %s # SKIP not selected" % (n, desc), flush=True)
             continue
+        start = time.monotonic()
         try:
             if not CLI or not os.access(CLI, os.X_OK):
                 raise Failure("DOCTOR_CLI is not set to the CLI: %r" % CLI)
             fn()
+            print("# %.1f s" % (time.monotonic() - start))
             print("ok %d - %s" % (n, desc), flush=True)
         except Exception:
             failed += 1

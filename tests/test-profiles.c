@@ -860,10 +860,18 @@ test_unreadable (void)
   put_new (store, "Mine");
   g_assert_false (doctor_profile_store_save (store, &error));
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ACCES);
+  g_clear_error (&error);
 
   set_permission_override (TRUE);
   g_assert_cmpint (g_chmod (path, 0600), ==, 0);
   assert_file_bytes (path, text, strlen (text));
+
+  /* Readable again: the store that loaded nothing saves its profile beside the file's, and
+   * the empty list it started with never stands for the file. */
+  g_assert_true (doctor_profile_store_save (store, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (doctor_profile_store_find (store, "Work"));
+  g_assert_nonnull (doctor_profile_store_find (store, "Mine"));
 }
 
 /* A directory that cannot be written: the profiles load, a save fails and changes nothing. */
