@@ -13,8 +13,9 @@
  * length (0: the rest of the input) and whose high bit says "in the same write as the record
  * before", then that many bytes. The server sends a record (with the ones that follow it in
  * the same write) each time the client is quiet, that is when nothing else is ready on the
- * main context: the client then waits for the server, in the middle of a reply or for the
- * next one, so the records are the reads it gets, of any size and at any point. Once the
+ * main context and no byte sent is still on its way through the kernel: the client then waits
+ * for the server, in the middle of a reply or for the next one, so the records are the reads
+ * it gets, of any size and at any point. Once the
  * records are sent the server half-closes, reads until the client hangs up, and resets the
  * connection (no TIME_WAIT left behind by thousands of runs). Every connection the diagnosis
  * opens (probes too) plays the same records.
@@ -29,6 +30,10 @@
 #define _GNU_SOURCE  /* memmem */
 #include <gio/gio.h>
 #include <string.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include "doctor-diagnosis.h"
@@ -47,6 +52,9 @@ typedef struct
   GSource    *out_source;
   GByteArray *out;
   gsize       pos;          /* the next record */
+  guint64     sent;         /* bytes written to the client */
+  guint16     client_port;  /* the client's end: its local port */
+  int         client_fd;    /* and its descriptor in this process, or -1 */
   gboolean    shut;         /* the records are all sent: half-closed */
   gboolean    closed;       /* the client hung up (or the connection failed) */
 } Peer;
@@ -65,6 +73,7 @@ typedef struct
 static Server server;
 
 static void peer_want_quiet (void);
+static gboolean is_client_of (int fd, Peer *peer);
 
 static void
 peer_close (Peer *peer)
@@ -151,6 +160,7 @@ peer_flush (Peer *peer)
 
       if (n > 0)
         {
+          peer->sent += n;
           g_byte_array_remove_range (peer->out, 0, n);
           continue;
         }
@@ -196,9 +206,47 @@ peer_take_records (Peer *peer)
 }
 
 static gboolean
+on_quiet_retry (gpointer user_data)
+{
+  server.quiet_idle = 0;
+  peer_want_quiet ();
+  return G_SOURCE_REMOVE;
+}
+
+/* Bytes sent but not yet in the client's socket. On loopback the kernel hands them over in a
+ * softirq that a busy machine may run a little later; until then the client cannot see them,
+ * and looks quiet when it is not. The client's socket is in this process: its TCP_INFO says
+ * how many bytes it has received. */
+static gboolean
+in_flight (void)
+{
+  for (guint i = 0; i < server.peers->len; i++)
+    {
+      Peer *peer = g_ptr_array_index (server.peers, i);
+      struct tcp_info info;
+      socklen_t length = sizeof info;
+
+      if (peer->closed || peer->client_fd < 0 || !is_client_of (peer->client_fd, peer))
+        continue;
+      memset (&info, 0, sizeof info);
+      if (getsockopt (peer->client_fd, IPPROTO_TCP, TCP_INFO, &info, &length) == 0 &&
+          length >= offsetof (struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received &&
+          info.tcpi_bytes_received < peer->sent)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
 on_quiet (gpointer user_data)
 {
   server.quiet_idle = 0;
+
+  if (in_flight ())
+    {
+      server.quiet_idle = g_timeout_add (1, on_quiet_retry, NULL);
+      return G_SOURCE_REMOVE;
+    }
 
   for (guint i = 0; i < server.peers->len; i++)
     {
@@ -230,6 +278,52 @@ peer_want_quiet (void)
     server.quiet_idle = g_idle_add_full (G_PRIORITY_LOW + 100, on_quiet, NULL, NULL);
 }
 
+static guint16
+port_of (struct sockaddr_in *address)
+{
+  return g_ntohs (address->sin_port);
+}
+
+/* TRUE when @fd is the client's end of @peer's connection (and not a descriptor the number
+ * went to since). */
+static gboolean
+is_client_of (int   fd,
+              Peer *peer)
+{
+  struct sockaddr_in local, remote;
+  socklen_t local_length = sizeof local, remote_length = sizeof remote;
+
+  return getsockname (fd, (struct sockaddr *) &local, &local_length) == 0 &&
+         local.sin_family == AF_INET && port_of (&local) == peer->client_port &&
+         getpeername (fd, (struct sockaddr *) &remote, &remote_length) == 0 &&
+         port_of (&remote) == server.port;
+}
+
+static void
+find_client (Peer *peer)
+{
+  g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (peer->socket, NULL);
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  peer->client_fd = -1;
+  if (remote == NULL)
+    return;
+  peer->client_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote));
+
+  dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      int fd = atoi (name);
+
+      if (fd != g_socket_get_fd (peer->socket) && is_client_of (fd, peer))
+        {
+          peer->client_fd = fd;
+          return;
+        }
+    }
+}
+
 static gboolean
 on_accept (GSocket      *listener,
            GIOCondition  condition,
@@ -242,7 +336,11 @@ on_accept (GSocket      *listener,
       Peer *peer = g_new0 (Peer, 1);
 
       g_socket_set_blocking (socket, FALSE);
+      /* No Nagle: it would hold a record back until the client's (delayed) ACK, and then
+       * send it together with the next one. */
+      g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
       peer->socket = socket;
+      find_client (peer);
       peer->out = g_byte_array_new ();
       peer->pos = 1;
       peer->in_source = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
@@ -443,6 +541,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     {
       const DoctorTranscriptLine *line = g_ptr_array_index (transcript, i);
 
+      if (verbose)
+        g_printerr ("  %s %s\n", line->from_server ? "S:" : "C:", line->text);
       check_text (line->text);
     }
 
