@@ -23,13 +23,13 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,7 +63,10 @@ def wait_ready(path, proc, what, limit=15):
 def start(argv, what, workdir, ready_name, wrap=()):
     ready = os.path.join(workdir, ready_name)
     logf = open(os.path.join(workdir, ready_name + ".log"), "w")
-    proc = subprocess.Popen(list(wrap) + argv + ["--ready-file", ready], stdout=logf,
+    # The server and the proxy stand in for the network and the far end: they run at a higher
+    # priority (as root) so that whatever else runs on the machine delays them less.
+    nice = ["nice", "-n", "-10"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen(list(wrap) + nice + argv + ["--ready-file", ready], stdout=logf,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def stop():
@@ -138,6 +141,36 @@ def swaks_argv(certs, port, message):
     else:
         argv += ["--quit-after", "AUTH"]
     return argv
+
+
+def bare_round_trip(port, runs):
+    """One EHLO exchange of a bare socket client through the proxy: the round trip as the far
+    end sees it (the link's delay plus the server's and the proxy's own time)."""
+    import socket
+
+    def reply(sock):
+        buf = b""
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                raise SystemExit("the server closed the connection")
+            buf += data
+            lines = buf.split(b"\r\n")
+            if len(lines) > 1 and len(lines[-2]) >= 4 and lines[-2][3:4] == b" ":
+                return buf
+
+    samples = []
+    for _ in range(runs + 1):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reply(sock)
+        t0 = time.monotonic()
+        sock.sendall(b"EHLO bench.example\r\n")
+        reply(sock)
+        samples.append(time.monotonic() - t0)
+        sock.sendall(b"QUIT\r\n")
+        sock.close()
+    return statistics.median(samples[1:])
 
 
 def pair(build, certs, port, message, runs):
@@ -255,16 +288,20 @@ def app_once(build, certs, port, display, bus, home, extra_env=None):
                             stdin=subprocess.DEVNULL, env=env, text=True)
     marks = {}
     deadline = t0 + 30
+    # An app that never prints its marks is stopped rather than waited for.
+    watchdog = threading.Timer(30, proc.kill)
+    watchdog.start()
     try:
         for line in proc.stdout:
             m = re.match(r"smtp-doctor-bench: (\S+) (\d+)", line)
             if m:
                 marks[m.group(1)] = int(m.group(2)) / 1e6 - t0
-            if "run-finished" in marks or time.monotonic() > deadline:
+            if len(marks) == 3 or time.monotonic() > deadline:
                 break
         time.sleep(0.2)
         rss = rss_kb(proc.pid)
     finally:
+        watchdog.cancel()
         proc.terminate()
         try:
             proc.wait(5)
@@ -319,6 +356,10 @@ def main():
 
     if "rtt" not in args.skip:
         proxy = start_proxy(workdir, server, args.delay_ms)
+        measured = bare_round_trip(proxy, args.runs)
+        row("one EHLO exchange of a bare socket client through the proxy",
+            "%.1f ms" % (measured * 1000), "RTT %.0f ms" % (rtt * 1000),
+            "%.3f RTT" % (measured / rtt), "", True)
         for message in (False, True):
             log("over a %.0f ms round trip, %s ..." % (rtt * 1000,
                                                        "with a message" if message else
@@ -330,6 +371,8 @@ def main():
             row("smtp-doctor-cli, %s, %.0f ms RTT" % (what, rtt * 1000), "%.0f ms" % (c * 1000),
                 "RTT %.0f ms" % (rtt * 1000), "%.2f RTT" % (c / rtt), "<= %.1f" % target_rt,
                 c / rtt <= target_rt)
+            row("smtp-doctor-cli, %s, in measured round trips" % what, "%.0f ms" % (c * 1000),
+                "bare EHLO %.1f ms" % (measured * 1000), "%.2f RT" % (c / measured), "", True)
             row("swaks, %s, %.0f ms RTT" % (what, rtt * 1000), "%.0f ms" % (s * 1000),
                 "RTT %.0f ms" % (rtt * 1000), "%.2f RTT" % (s / rtt), "", True)
             if not message:
@@ -432,7 +475,34 @@ def write_results(args, rows, rtt):
         lines.append("| %s | %s | %s | %s | %s | %s |" % (name, value, ref, ratio, target,
                                                          ("met" if ok else "**missed**")
                                                          if target else ""))
-    lines.append("")
+    lines += [
+        "",
+        "## How to read it",
+        "",
+        "- **RTT**: wall time from fork to exit of the whole program, divided by the round trip "
+        "of the simulated link. The floor for STARTTLS + AUTH with TLS 1.3 is 6.5 (connect and "
+        "greeting 1.5, EHLO 1, STARTTLS 1, handshake 1, EHLO 1, AUTH PLAIN with initial response "
+        "1; QUIT is sent but its reply is not waited for); a test message adds 2 with PIPELINING "
+        "(MAIL FROM, RCPT TO and DATA in one write, then the message). The rest is start-up, "
+        "TLS CPU on both ends and the server's own time; the bare-socket EHLO row shows what the "
+        "proxy and the server add to one exchange, and the \"measured round trips\" rows divide "
+        "by that instead.",
+        "- **Loopback**: the same runs straight to the server: the local cost. CPU is user + "
+        "system time of the process and its threads, peak RSS its maximum resident set "
+        "(getrusage of the child).",
+        "- **Port matrix**: `--scan-ports` with a 3 s timeout inside a network namespace where "
+        "ports 25 and 2525 drop every packet and 587 (STARTTLS) and 465 (implicit TLS) answer: "
+        "the whole run, conversation and matrix, against one timeout.",
+        "- **App**: `smtp-doctor smtp://127.0.0.1:PORT --ca-file CA --run` under Xvfb with a "
+        "session bus, a fresh HOME and `SMTP_DOCTOR_BENCH=1`, which makes the window print the "
+        "monotonic time of its first painted frame (the frame clock's first after-paint), of "
+        "the first finished check and of the verdict; RSS is read from /proc after the run. Xvfb "
+        "has no GPU, so GTK's default GL renderer runs on llvmpipe there; the target is taken "
+        "with `GSK_RENDERER=cairo`, as the app's tests run.",
+        "- The machine is shared: the load average above says how busy it was. Ratios taken in "
+        "the same run (smtp-doctor-cli / swaks) are steadier than absolute times.",
+        "",
+    ]
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
     log("wrote " + args.out)

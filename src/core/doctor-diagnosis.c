@@ -67,8 +67,6 @@ struct _DoctorDiagnosis
   guint                 running_attempts;
   GSocketConnection    *connection;
   GIOStream            *tls_stream;
-  GIOStream            *prepared_tls;   /* made in a thread while the plaintext part ran */
-  GError               *prepared_error;
   GError               *ca_error;       /* the custom CA file could not be loaded */
   guint                 tls_jobs;       /* threads still preparing TLS; the run waits for them */
   DoctorSmtpStream     *smtp;
@@ -134,8 +132,10 @@ static void start_starttls      (DoctorDiagnosis *self);
 static void start_auth          (DoctorDiagnosis *self);
 static void start_send          (DoctorDiagnosis *self);
 static void end_conversation    (DoctorDiagnosis *self);
-static void start_tls_job       (DoctorDiagnosis *self,
-                                 GIOStream       *base);
+static void start_tls_job       (DoctorDiagnosis *self);
+static GIOStream *new_tls_connection (GIOStream           *base,
+                                      GSocketConnectable  *identity,
+                                      GError             **error);
 static void abandon_attempts    (DoctorDiagnosis *self);
 
 /* Helpers ------------------------------------------------------------------------------------ */
@@ -399,8 +399,6 @@ complete (DoctorDiagnosis *self,
 
   g_clear_handle_id (&self->stagger, g_source_remove);
   g_clear_pointer (&self->deadline, doctor_deadline_free);
-  g_clear_object (&self->prepared_tls);
-  g_clear_error (&self->prepared_error);
   abandon_attempts (self);
 
   if (self->port_scan != NULL && !doctor_port_scan_is_finished (self->port_scan))
@@ -1138,9 +1136,6 @@ finish_connect (DoctorDiagnosis *self)
    * (or IPv4) path shows even when the other one works. */
   start_remaining_attempts (self);
 
-  if (security (self) == DOCTOR_SECURITY_STARTTLS)
-    start_tls_job (self, G_IO_STREAM (self->connection));
-
   if (security (self) == DOCTOR_SECURITY_TLS)
     start_handshake (self);
   else
@@ -1531,15 +1526,22 @@ on_accept_certificate (GTlsConnection       *connection,
 {
   DoctorDiagnosis *self = user_data;
 
+  g_autoptr(GSocketConnectable) identity = server_identity (self);
+  g_autoptr(GTlsDatabase) system = NULL;
+
   g_set_object (&self->peer_certificate, certificate);
   self->peer_flags = errors;
 
-  /* A custom CA adds to the system's trust, it does not replace it: a chain the system did not
-   * know is verified again against the custom CA alone, which checks dates and name too. */
-  if ((errors & G_TLS_CERTIFICATE_UNKNOWN_CA) && self->ca_database != NULL)
+  /* The connection has no database of its own (new_tls_connection), so glib-networking only
+   * checked dates and name; the chain is verified here, with the flags a database gives. */
+  if ((errors & G_TLS_CERTIFICATE_UNKNOWN_CA) == 0)
+    return TRUE;
+
+  /* A custom CA adds to the system's trust, it does not replace it: the chain is trusted when
+   * either vouches for it. The custom CA is asked first, because it is at hand; the system's
+   * bundle is only needed when the custom CA does not know the chain. */
+  if (self->ca_database != NULL)
     {
-      g_autoptr(GSocketConnectable) identity =
-        server_identity (self);
       GTlsCertificateFlags custom;
 
       custom = g_tls_database_verify_chain (self->ca_database, certificate,
@@ -1547,8 +1549,18 @@ on_accept_certificate (GTlsConnection       *connection,
                                             identity, NULL, G_TLS_DATABASE_VERIFY_NONE,
                                             NULL, NULL);
       if ((custom & G_TLS_CERTIFICATE_UNKNOWN_CA) == 0)
-        self->peer_flags = custom;
+        {
+          self->peer_flags = custom;
+          return TRUE;
+        }
     }
+
+  system = g_tls_backend_get_default_database (g_tls_backend_get_default ());
+  if (system != NULL)
+    self->peer_flags = g_tls_database_verify_chain (system, certificate,
+                                                    G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
+                                                    identity, NULL, G_TLS_DATABASE_VERIFY_NONE,
+                                                    NULL, NULL);
 
   /* The handshake goes on so that the report can name the TLS version and cipher, but a
    * connection with any flag left is untrusted: no secret is ever sent on it, and the run ends
@@ -1874,16 +1886,17 @@ on_handshake (GObject      *object,
 }
 
 /* TLS set-up, off the critical path. Loading the TLS backend and parsing the system's CA
- * bundle (once for the default database, and again for every connection: glib-networking
- * builds each connection's trust list anew) costs tens of milliseconds of CPU. A thread does
- * it while the main context waits for DNS, the connection, the greeting, EHLO and STARTTLS, so
- * the ClientHello goes out as soon as the 220 arrives. */
+ * bundle (or the custom CA file) costs tens of milliseconds of CPU. A thread does it while the
+ * main context waits for DNS, the connection, the greeting, EHLO and STARTTLS, so that the
+ * ClientHello goes out as soon as the 220 arrives. The backend and the default database stay
+ * loaded for the life of the process, so later runs only need the thread for a CA file. */
+static gint tls_warm;
+
 typedef struct
 {
   DoctorDiagnosis    *self;
-  GIOStream          *base;      /* NULL: load the backend, the default and the custom database */
-  GSocketConnectable *identity;
   char               *ca_file;
+  gboolean            system;       /* load the default database too */
   GTlsDatabase       *ca_database;  /* out */
   GError             *ca_error;     /* out */
 } TlsJob;
@@ -1894,8 +1907,6 @@ tls_job_free (TlsJob *job)
   g_free (job->ca_file);
   g_clear_object (&job->ca_database);
   g_clear_error (&job->ca_error);
-  g_clear_object (&job->base);
-  g_clear_object (&job->identity);
   g_clear_object (&job->self);
   g_free (job);
 }
@@ -1907,28 +1918,45 @@ tls_job_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   TlsJob *job = task_data;
-  GError *error = NULL;
-  GIOStream *tls;
+  GTlsBackend *backend = g_tls_backend_get_default ();
 
-  if (job->base == NULL)
+  /* With a custom CA, the system's bundle is only parsed if that CA does not know the
+   * server's chain (on_accept_certificate). */
+  if (job->system)
     {
-      g_autoptr(GTlsDatabase) database = NULL;
+      GTlsDatabase *database = g_tls_backend_get_default_database (backend);
 
-      database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
-      if (job->ca_file != NULL)
-        job->ca_database = g_tls_file_database_new (job->ca_file, &job->ca_error);
-      g_task_return_pointer (task, NULL, NULL);
-      return;
+      g_clear_object (&database);
+      g_atomic_int_set (&tls_warm, TRUE);
     }
+  if (job->ca_file != NULL)
+    job->ca_database = g_tls_file_database_new (job->ca_file, &job->ca_error);
 
-  tls = g_tls_client_connection_new (job->base, job->identity, &error);
-  if (tls == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, tls, g_object_unref);
+  g_task_return_boolean (task, TRUE);
 }
 
 static void continue_handshake (DoctorDiagnosis *self);
+
+/* The client side of TLS on @base. It is made without a database: glib-networking would
+ * otherwise parse the system's whole CA bundle again for every connection, on the critical
+ * path; on_accept_certificate verifies the chain against the default database (loaded once,
+ * in a thread) instead. */
+static GIOStream *
+new_tls_connection (GIOStream           *base,
+                    GSocketConnectable  *identity,
+                    GError             **error)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+
+  if (!g_tls_backend_supports_tls (backend))
+    return g_tls_client_connection_new (base, identity, error);
+
+  return g_initable_new (g_tls_backend_get_client_connection_type (backend), NULL, error,
+                         "base-io-stream", base,
+                         "server-identity", identity,
+                         "database", NULL,
+                         NULL);
+}
 
 static void
 on_tls_job_done (GObject      *object,
@@ -1937,26 +1965,11 @@ on_tls_job_done (GObject      *object,
 {
   TlsJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(DoctorDiagnosis) self = g_object_ref (job->self);
-  GError *error = NULL;
-  GIOStream *tls = g_task_propagate_pointer (G_TASK (result), &error);
 
+  g_task_propagate_boolean (G_TASK (result), NULL);
   self->tls_jobs--;
 
-  if (job->base != NULL && !self->conversation_done)
-    {
-      g_clear_object (&self->prepared_tls);
-      g_clear_error (&self->prepared_error);
-      self->prepared_tls = tls;
-      self->prepared_error = error;
-    }
-  else
-    {
-      /* Made for nothing: the connection underneath is closed with the run. */
-      g_clear_object (&tls);
-      g_clear_error (&error);
-    }
-
-  if (job->base == NULL && job->ca_file != NULL)
+  if (job->ca_file != NULL)
     {
       g_set_object (&self->ca_database, job->ca_database);
       if (job->ca_error != NULL && self->ca_error == NULL)
@@ -1979,24 +1992,15 @@ on_tls_job_done (GObject      *object,
 }
 
 static void
-start_tls_job (DoctorDiagnosis *self,
-               GIOStream       *base)
+start_tls_job (DoctorDiagnosis *self)
 {
   g_autoptr(GTask) task = g_task_new (NULL, NULL, on_tls_job_done, NULL);
   TlsJob *job = g_new0 (TlsJob, 1);
 
   job->self = g_object_ref (self);
-  if (base == NULL && self->ca_database == NULL)
+  if (self->ca_database == NULL)
     job->ca_file = g_strdup (self->target->ca_file);
-  if (base != NULL)
-    {
-      /* The main context reads and writes this stream meanwhile; its input and output
-       * streams exist already, so the thread only reads what is set. */
-      g_assert (g_io_stream_get_input_stream (base) != NULL);
-      g_assert (g_io_stream_get_output_stream (base) != NULL);
-      job->base = g_object_ref (base);
-      job->identity = server_identity (self);
-    }
+  job->system = self->target->ca_file == NULL;
   g_task_set_source_tag (task, start_tls_job);
   g_task_set_task_data (task, job, (GDestroyNotify) tls_job_free);
   self->tls_jobs++;
@@ -2018,20 +2022,13 @@ continue_handshake (DoctorDiagnosis *self)
       return;
     }
 
-  if (self->prepared_tls != NULL || self->prepared_error != NULL)
-    {
-      self->tls_stream = g_steal_pointer (&self->prepared_tls);
-      error = g_steal_pointer (&self->prepared_error);
-    }
-  else
-    {
-      g_autoptr(GSocketConnectable) identity = NULL;
+  {
+    g_autoptr(GSocketConnectable) identity = NULL;
 
-      /* The identity is the name the user gave, never the address connected to. */
-      identity = server_identity (self);
-      self->tls_stream = g_tls_client_connection_new (G_IO_STREAM (self->connection), identity,
-                                                      &error);
-    }
+    /* The identity is the name the user gave, never the address connected to. */
+    identity = server_identity (self);
+    self->tls_stream = new_tls_connection (G_IO_STREAM (self->connection), identity, &error);
+  }
 
   if (was_cancelled (self))
     {
@@ -2061,7 +2058,7 @@ start_handshake (DoctorDiagnosis *self)
 {
   begin (self, "tls");
 
-  /* A thread that makes the connection's TLS side or the databases has not finished yet. */
+  /* The thread that loads the backend and the databases has not finished yet. */
   if (self->tls_jobs > 0)
     {
       self->handshake_waiting = TRUE;
@@ -3311,8 +3308,6 @@ doctor_diagnosis_finalize (GObject *object)
   g_clear_handle_id (&self->stagger, g_source_remove);
   g_clear_object (&self->smtp);
   g_clear_object (&self->tls_stream);
-  g_clear_object (&self->prepared_tls);
-  g_clear_error (&self->prepared_error);
   g_clear_error (&self->ca_error);
   g_clear_object (&self->connection);
   g_clear_pointer (&self->capabilities, g_ptr_array_unref);
@@ -3578,8 +3573,10 @@ doctor_diagnosis_run_async (DoctorDiagnosis     *self,
     {
       /* The TLS backend, the system's CA bundle and the custom CA file load in a thread
        * meanwhile (the port scan needs the custom one at once). */
-      if (security (self) != DOCTOR_SECURITY_NONE || self->scan_ports)
-        start_tls_job (self, NULL);
+      if ((security (self) != DOCTOR_SECURITY_NONE || self->scan_ports) &&
+          (!g_atomic_int_get (&tls_warm) ||
+           (self->target->ca_file != NULL && self->ca_database == NULL)))
+        start_tls_job (self);
       if (self->scan_ports)
         start_port_scan (self);
       start_dns (self);
