@@ -1030,6 +1030,53 @@ test_happy_starttls_plain (void)
   assert_diagnosis_freed (&d);
 }
 
+/* The fewest round trips the protocol allows: the client sends exactly EHLO, STARTTLS, EHLO,
+ * AUTH PLAIN with its initial response and QUIT (no NOOP, no RSET, no other EHLO), each line
+ * in a read of its own (nothing waits on a reply it does not need), and the verdict does not
+ * wait for the reply to QUIT, which this server holds back for seconds. */
+static void
+test_round_trips_starttls_auth (void)
+{
+  g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
+  g_autoptr(DoctorTarget) target = NULL;
+  g_autoptr(DoctorDiagnosis) d = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ehlo = post_tls_ehlo ();
+  DoctorTestScript *script = doctor_test_server_get_script (server, 0);
+  static const char *const expected[] = {
+    "EHLO client.test", "STARTTLS", "EHLO client.test", "AUTH PLAIN " PLAIN_B64, "QUIT",
+  };
+  GPtrArray *received;
+  gint64 elapsed_ms = 0;
+
+  script_to_tls (script, "good", ehlo);
+  doctor_test_script_expect (script, "AUTH PLAIN " PLAIN_B64);
+  doctor_test_script_send (script, AUTH_OK);
+  doctor_test_script_expect (script, "QUIT");
+  doctor_test_script_wait (script, 3000);
+  doctor_test_script_send (script, QUIT_REPLY);
+  target = target_new (server, DOCTOR_SECURITY_STARTTLS, LONG_TIMEOUT);
+  target_set_login (target);
+  d = doctor_test_run_diagnosis_full (target, NULL, RUN_MAX_MS, &elapsed_ms, &error);
+  g_assert_no_error (error);
+
+  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  assert_verdict (d, DOCTOR_CHECK_PASS);
+  g_assert_cmpint (elapsed_ms, <, 2000);
+
+  assert_received_soon (server, "QUIT");
+  received = doctor_test_server_get_received_on (server, 0);
+  g_assert_cmpuint (received->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_assert_cmpstr (g_ptr_array_index (received, i), ==, expected[i]);
+      if (i > 0)
+        g_assert_cmpuint (doctor_test_server_get_read_of_line (server, 0, i - 1), <,
+                          doctor_test_server_get_read_of_line (server, 0, i));
+    }
+  doctor_test_server_assert_script_ok (server);
+}
+
 static void
 test_happy_tls_send (void)
 {
@@ -1894,6 +1941,7 @@ main (int    argc,
 
   add ("/diagnosis/happy/starttls-plain", test_happy_starttls_plain, TRUE);
   add ("/diagnosis/happy/tls-send", test_happy_tls_send, TRUE);
+  add ("/diagnosis/round-trips/starttls-auth", test_round_trips_starttls_auth, TRUE);
   add ("/diagnosis/happy/none-no-user", test_happy_none_no_user, FALSE);
 
   add_data ("/diagnosis/auth/login/base64-prompts", test_auth_login, &login_cases[0], TRUE);
