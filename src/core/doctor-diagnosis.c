@@ -27,6 +27,7 @@
 #include "doctor-diagnosis.h"
 #include "doctor-error.h"
 #include "doctor-firewall.h"
+#include "doctor-format.h"
 #include "doctor-port-scan.h"
 #include "doctor-providers.h"
 #include "doctor-smtp-stream-private.h"
@@ -1199,11 +1200,15 @@ on_connected (GObject      *object,
       if (self->connection == NULL && !self->connect_done && !was_cancelled (self))
         {
           self->connection = g_steal_pointer (&connection);
-          attempt->text = g_strdup_printf (_("connected in %" G_GINT64_FORMAT " ms"), ms);
+          g_autofree char *took = doctor_format_duration (ms);
+
+          attempt->text = g_strdup_printf (_("connected in %s"), took);
         }
       else
         {
-          attempt->text = g_strdup_printf (_("connected in %" G_GINT64_FORMAT " ms, not used"), ms);
+          g_autofree char *took = doctor_format_duration (ms);
+
+          attempt->text = g_strdup_printf (_("connected in %s, not used"), took);
           close_connection (G_IO_STREAM (connection));
         }
     }
@@ -1225,16 +1230,15 @@ abandon_attempts (DoctorDiagnosis *self)
   for (guint i = 0; i < self->attempts->len; i++)
     {
       Attempt *attempt = g_ptr_array_index (self->attempts, i);
-      gint64 ms;
+      g_autofree char *waited = NULL;
 
       if (attempt->state != ATTEMPT_RUNNING || attempt->abandoned)
         continue;
 
-      ms = (g_get_monotonic_time () - attempt->started_us) / 1000;
+      waited = doctor_format_duration ((g_get_monotonic_time () - attempt->started_us) / 1000);
       attempt->abandoned = TRUE;
       attempt->result = g_strdup ("unfinished");
-      attempt->text = g_strdup_printf (_("no answer after %" G_GINT64_FORMAT " ms, when the "
-                                         "diagnosis ended"), ms);
+      attempt->text = g_strdup_printf (_("no answer after %s, when the diagnosis ended"), waited);
       g_cancellable_cancel (doctor_deadline_get_cancellable (attempt->deadline));
       changed = TRUE;
     }
@@ -1724,21 +1728,19 @@ conclude_certificate (DoctorDiagnosis *self)
     else if (days <= DOCTOR_CERTIFICATE_WARN_DAYS)
       {
         summary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                "The certificate is trusted but expires in %"
-                                                G_GINT64_FORMAT " day",
-                                                "The certificate is trusted but expires in %"
-                                                G_GINT64_FORMAT " days", days),
-                                   days);
+                                                "The certificate is trusted but expires in %d day",
+                                                "The certificate is trusted but expires in %d days",
+                                                days),
+                                   (int) days);
         conclude (self, DOCTOR_CHECK_WARN, "certificate-expires-soon", NULL, summary);
       }
     else
       {
         summary = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                "Trusted, issued by %s, valid for %"
-                                                G_GINT64_FORMAT " more day",
-                                                "Trusted, issued by %s, valid for %"
-                                                G_GINT64_FORMAT " more days", days),
-                                   safe_issuer, days);
+                                                "Trusted, issued by %s, valid for %d more day",
+                                                "Trusted, issued by %s, valid for %d more days",
+                                                days),
+                                   safe_issuer, (int) days);
         conclude (self, DOCTOR_CHECK_PASS, NULL, NULL, summary);
       }
   }
@@ -3064,8 +3066,8 @@ send_body (DoctorDiagnosis *self)
   g_autofree char *message = make_message (self);
   gsize length;
   g_autofree char *payload = doctor_smtp_encode_message (message, &length);
-  g_autofree char *shown = g_strdup_printf (_("(test message, %" G_GSIZE_FORMAT " bytes)"),
-                                            length);
+  g_autofree char *shown = g_strdup_printf (_("(test message, %lu bytes)"),
+                                            (unsigned long) length);
 
   send_command (self, SEND_BODY, payload, shown);
 }
