@@ -11,95 +11,94 @@ handshake takes on such a link, so the server's greeting reaches the client 1.5 
 after its connect() (the kernel has already completed the client's connect to this proxy, but
 an SMTP client waits for the greeting, so what it sees is the same).
 
+Each direction has a reader thread and a writer thread, and the writer sleeps with
+time.sleep() (clock_nanosleep) until a chunk is due. An event loop would be late by up to a
+millisecond on every hop, because epoll's timeout is counted in whole milliseconds: over the
+six and a half round trips of a check, that is the proxy's error, not the client's.
+
 When ready it writes the port it listens on to --ready-file (through a rename) and prints it.
 """
 
 import argparse
-import asyncio
 import os
+import queue
 import signal
+import socket
 import sys
+import threading
+import time
 
 
-async def pump(reader, writer, delay):
-    """Copies reader to writer, each chunk delayed by @delay seconds from its arrival."""
-    loop = asyncio.get_running_loop()
-    queue = asyncio.Queue()
+def pump(source, sink, delay):
+    """Copies source to sink, each chunk delayed by @delay seconds from its arrival."""
+    chunks = queue.SimpleQueue()
 
-    async def deliver():
+    def deliver():
         while True:
-            due, data = await queue.get()
-            wait = due - loop.time()
+            due, data = chunks.get()
+            wait = due - time.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
-            if data is None:
-                try:
-                    writer.write_eof()
-                except (OSError, RuntimeError):
-                    pass
-                return
-            writer.write(data)
+                time.sleep(wait)
             try:
-                await writer.drain()
+                if data is None:
+                    sink.shutdown(socket.SHUT_WR)
+                    return
+                sink.sendall(data)
             except OSError:
                 return
 
-    task = asyncio.ensure_future(deliver())
-    try:
-        while True:
-            try:
-                data = await reader.read(65536)
-            except OSError:
-                data = b""
-            queue.put_nowait((loop.time() + delay, data or None))
-            if not data:
-                break
-        await task
-    finally:
-        task.cancel()
+    writer = threading.Thread(target=deliver, daemon=True)
+    writer.start()
+    while True:
+        try:
+            data = source.recv(65536)
+        except OSError:
+            data = b""
+        chunks.put((time.monotonic() + delay, data or None))
+        if not data:
+            break
+    writer.join()
 
 
-async def handle(client_reader, client_writer, target_port, delay):
+def handle(client, target_port, delay):
     try:
         # The TCP handshake of the simulated link: SYN out, SYN-ACK back.
-        await asyncio.sleep(2 * delay)
-        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        time.sleep(2 * delay)
+        server = socket.create_connection(("127.0.0.1", target_port))
     except OSError:
-        client_writer.close()
+        client.close()
         return
-    for w in (client_writer, server_writer):
-        sock = w.get_extra_info("socket")
-        if sock is not None:
-            import socket
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    await asyncio.gather(pump(client_reader, server_writer, delay),
-                         pump(server_reader, client_writer, delay),
-                         return_exceptions=True)
-    for w in (client_writer, server_writer):
-        try:
-            w.close()
-        except OSError:
-            pass
+    for sock in (client, server):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    up = threading.Thread(target=pump, args=(client, server, delay), daemon=True)
+    up.start()
+    pump(server, client, delay)
+    up.join()
+    client.close()
+    server.close()
 
 
-async def main(args):
+def main(args):
     delay = args.delay_ms / 1000.0
-    server = await asyncio.start_server(
-        lambda r, w: handle(r, w, args.target_port, delay), "127.0.0.1", args.listen_port)
-    port = server.sockets[0].getsockname()[1]
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.listen_port))
+    listener.listen(64)
+    port = listener.getsockname()[1]
     if args.ready_file:
         with open(args.ready_file + ".tmp", "w") as f:
             f.write("%d\n" % port)
         os.replace(args.ready_file + ".tmp", args.ready_file)
     print(port, flush=True)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    server.close()
-    return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        try:
+            client, _ = listener.accept()
+        except KeyboardInterrupt:
+            return 0
+        threading.Thread(target=handle, args=(client, args.target_port, delay),
+                         daemon=True).start()
 
 
 if __name__ == "__main__":
@@ -108,4 +107,4 @@ if __name__ == "__main__":
     p.add_argument("--target-port", type=int, required=True)
     p.add_argument("--delay-ms", type=float, default=50)
     p.add_argument("--ready-file")
-    sys.exit(asyncio.run(main(p.parse_args())))
+    sys.exit(main(p.parse_args()))

@@ -75,6 +75,7 @@ struct _DoctorDiagnosis
   GTlsCertificate      *peer_certificate;
   GTlsCertificateFlags  peer_flags;
   char                 *helo;
+  char                 *message;         /* made while the pipelined replies are on their way */
   DoctorCheck          *current;
   DoctorPortScan       *port_scan;      /* alongside the conversation, when asked for */
   GError               *run_error;
@@ -3063,7 +3064,8 @@ conclude_send_failure (DoctorDiagnosis   *self,
 static void
 send_body (DoctorDiagnosis *self)
 {
-  g_autofree char *message = make_message (self);
+  g_autofree char *message = self->message != NULL ? g_steal_pointer (&self->message)
+                                                   : make_message (self);
   gsize length;
   g_autofree char *payload = doctor_smtp_encode_message (message, &length);
   g_autofree char *shown = g_strdup_printf (_("(test message, %lu bytes)"),
@@ -3255,6 +3257,10 @@ on_pipeline_written (GObject      *object,
       return;
     }
 
+  /* The message is made now, while the three replies travel, not after the 354. */
+  if (data->self->message == NULL)
+    data->self->message = make_message (data->self);
+
   read_pipelined_reply (data);
 }
 
@@ -3315,6 +3321,7 @@ doctor_diagnosis_finalize (GObject *object)
   g_clear_pointer (&self->capabilities, g_ptr_array_unref);
   g_clear_object (&self->peer_certificate);
   g_clear_pointer (&self->helo, g_free);
+  g_clear_pointer (&self->message, g_free);
   g_clear_handle_id (&self->greeting_timer, g_source_remove);
   g_clear_pointer (&self->greeting_wait, doctor_deadline_free);
   g_clear_object (&self->port_scan);
