@@ -132,6 +132,53 @@ test_list_detail (void)
   g_assert_cmpstr (text, ==, "192.0.2.1\n2001:db8::1");
 }
 
+/* The stable words of "ipv4-result"/"ipv6-result" stay in the JSON report; people read them in
+ * their language, and a word the table does not know is shown as it is. */
+static void
+test_connect_result_detail (void)
+{
+  static const struct { const char *token, *c, *de; } cases[] = {
+    { "connected", "connected", "verbunden" },
+    { "refused", "refused", "abgewiesen" },
+    { "timeout", "no answer", "keine Antwort" },
+    { "filtered", "blocked by a firewall", NULL },
+    { "not-tried", "not tried", "nicht versucht" },
+    { "something-new", "something-new", "something-new" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(DoctorCheck) check = doctor_check_new ("connect");
+      DoctorDetail *detail;
+      g_autofree char *c = NULL;
+      g_autofree char *de = NULL;
+
+      doctor_check_set_detail (check, "ipv6-result", "IPv6", cases[i].token);
+      detail = g_ptr_array_index (doctor_check_get_details (check), 0);
+      g_assert_cmpstr (detail->value, ==, cases[i].token);
+
+      use_locale ("C.UTF-8");
+      c = doctor_detail_dup_display_text (detail, ", ");
+      use_locale ("de_DE.UTF-8");
+      de = doctor_detail_dup_display_text (detail, ", ");
+      g_assert_cmpstr (c, ==, cases[i].c);
+      if (cases[i].de != NULL)
+        g_assert_cmpstr (de, ==, cases[i].de);
+      else
+        g_assert_cmpstr (de, !=, c);
+    }
+  /* Other details keep their value as it is, whatever it says. */
+  {
+    g_autoptr(DoctorCheck) check = doctor_check_new ("connect");
+    g_autofree char *text = NULL;
+
+    doctor_check_set_detail (check, "address", "Address", "refused");
+    text = doctor_detail_dup_display_text (g_ptr_array_index (doctor_check_get_details (check), 0),
+                                           ", ");
+    g_assert_cmpstr (text, ==, "refused");
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -151,6 +198,7 @@ main (int   argc,
   g_test_add_func ("/format/date/de", test_date_de);
   g_test_add_func ("/format/detail/date", test_date_detail);
   g_test_add_func ("/format/detail/list", test_list_detail);
+  g_test_add_func ("/format/detail/connect-result", test_connect_result_detail);
 
   return g_test_run ();
 }

@@ -70,6 +70,31 @@ doctor_format_date_time (GDateTime *date)
  *
  * Returns: (transfer full): the text, "" when there is none
  */
+/* How a connection attempt ended: the stable words of the JSON report's "ipv4-result" and
+ * "ipv6-result" details, as people read them. */
+static const char *
+connect_result_text (const char *result)
+{
+  static const struct { const char *token; const char *text; } results[] = {
+    /* Translators: how the connection to the first IPv4 or IPv6 address ended. */
+    { "connected", N_("connected") },
+    { "refused", N_("refused") },
+    { "timeout", N_("no answer") },
+    { "filtered", N_("blocked by a firewall") },
+    { "network-unreachable", N_("no route to this network") },
+    { "host-unreachable", N_("host unreachable") },
+    { "abandoned", N_("not needed: another address answered first") },
+    { "unfinished", N_("still trying when the diagnosis ended") },
+    { "pending", N_("still trying") },
+    { "not-tried", N_("not tried") },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (results); i++)
+    if (g_strcmp0 (result, results[i].token) == 0)
+      return _(results[i].text);
+  return result;
+}
+
 char *
 doctor_detail_dup_display_text (const DoctorDetail *detail,
                                 const char         *separator)
@@ -79,6 +104,9 @@ doctor_detail_dup_display_text (const DoctorDetail *detail,
 
   if (detail->date != NULL)
     return doctor_format_date_time (detail->date);
+  if (detail->value != NULL &&
+      (g_strcmp0 (detail->key, "ipv4-result") == 0 || g_strcmp0 (detail->key, "ipv6-result") == 0))
+    return g_strdup (connect_result_text (detail->value));
   if (detail->values != NULL)
     return g_strjoinv (separator, detail->values);
   return g_strdup (detail->value != NULL ? detail->value : "");
