@@ -595,6 +595,25 @@ on_quit_written (GObject      *object,
   complete (self, NULL);
 }
 
+static gboolean on_accept_certificate (GTlsConnection       *connection,
+                                       GTlsCertificate      *certificate,
+                                       GTlsCertificateFlags  errors,
+                                       gpointer              user_data);
+
+/* Lets go of the TLS connection, its accept-certificate handler first, here on the main thread.
+ * A cancelled handshake's thread may hold the last reference and finalize the connection there;
+ * a handler still connected with g_signal_connect_object() would then be invalidated on that
+ * thread, racing the main thread over this object's list of closures (GLib warns "unable to
+ * remove uninstalled invalidation notifier"). */
+static void
+clear_tls_stream (DoctorDiagnosis *self)
+{
+  if (self->tls_stream == NULL)
+    return;
+  g_signal_handlers_disconnect_by_func (self->tls_stream, on_accept_certificate, self);
+  g_clear_object (&self->tls_stream);
+}
+
 /* Ends the conversation after the last check or a failure: the checks not run are skipped,
  * QUIT is sent where the connection is still usable, and the run completes. */
 static void
@@ -602,7 +621,7 @@ end_conversation (DoctorDiagnosis *self)
 {
   skip_remaining (self, "not-reached", _("Not reached: an earlier check failed"));
 
-  g_clear_object (&self->tls_stream);
+  clear_tls_stream (self);
 
   if (self->smtp != NULL)
     {
@@ -641,7 +660,7 @@ end_cancelled (DoctorDiagnosis *self)
     close_connection (G_IO_STREAM (self->connection));
 
   g_clear_object (&self->smtp);
-  g_clear_object (&self->tls_stream);
+  clear_tls_stream (self);
   g_clear_object (&self->connection);
 
   complete (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -3315,7 +3334,7 @@ doctor_diagnosis_finalize (GObject *object)
   g_clear_pointer (&self->attempts, g_ptr_array_unref);
   g_clear_handle_id (&self->stagger, g_source_remove);
   g_clear_object (&self->smtp);
-  g_clear_object (&self->tls_stream);
+  clear_tls_stream (self);
   g_clear_error (&self->ca_error);
   g_clear_object (&self->connection);
   g_clear_pointer (&self->capabilities, g_ptr_array_unref);
