@@ -14,6 +14,7 @@
  * Lines are read with a small buffer of our own rather than GDataInputStream, so that no byte
  * read before a STARTTLS handshake can hide in a buffer and be lost (or replayed) after it.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include "doctor-test-server.h"
@@ -1234,6 +1235,34 @@ doctor_test_server_get_bytes_sent (DoctorTestServer *self)
 }
 
 /* Helpers */
+
+/* "250-test.example\r\n250-CAP\r\n…250 LAST\r\n" from a NULL-terminated list of capabilities. */
+char *
+doctor_test_ehlo_reply (const char *first,
+                        ...)
+{
+  GString *reply = g_string_new ("250");
+  va_list args;
+
+  if (first == NULL)
+    {
+      g_string_append (reply, " test.example\r\n");
+      return g_string_free (reply, FALSE);
+    }
+
+  g_string_append (reply, "-test.example\r\n");
+  va_start (args, first);
+  for (const char *cap = first; cap != NULL;)
+    {
+      const char *next = va_arg (args, const char *);
+
+      g_string_append_printf (reply, "250%c%s\r\n", next != NULL ? '-' : ' ', cap);
+      cap = next;
+    }
+  va_end (args);
+
+  return g_string_free (reply, FALSE);
+}
 
 char *
 doctor_test_cert_path (const char *name)

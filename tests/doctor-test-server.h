@@ -95,6 +95,10 @@ void              doctor_test_script_on_line          (DoctorTestScript  *script
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoctorTestServer, doctor_test_server_free)
 
+/* "250-test.example\r\n250-CAP\r\n…250 LAST\r\n" from a NULL-terminated list of capabilities. */
+char             *doctor_test_ehlo_reply              (const char        *first,
+                                                       ...) G_GNUC_NULL_TERMINATED;
+
 /* Helpers for tests that iterate the thread-default main context. */
 char             *doctor_test_cert_path               (const char        *name);
 gboolean          doctor_test_have_certs              (void);

@@ -71,34 +71,6 @@ target_set_message (DoctorTarget *target)
   target->rcpt_to = g_strdup (RCPT_TO);
 }
 
-/* "250-test.example\r\n250-CAP\r\n…250 LAST\r\n" from a NULL-terminated list of capabilities. */
-static char * G_GNUC_NULL_TERMINATED
-ehlo_reply (const char *first,
-            ...)
-{
-  GString *reply = g_string_new ("250");
-  va_list args;
-
-  if (first == NULL)
-    {
-      g_string_append (reply, " test.example\r\n");
-      return g_string_free (reply, FALSE);
-    }
-
-  g_string_append (reply, "-test.example\r\n");
-  va_start (args, first);
-  for (const char *cap = first; cap != NULL;)
-    {
-      const char *next = va_arg (args, const char *);
-
-      g_string_append_printf (reply, "250%c%s\r\n", next != NULL ? '-' : ' ', cap);
-      cap = next;
-    }
-  va_end (args);
-
-  return g_string_free (reply, FALSE);
-}
-
 static void
 script_quit (DoctorTestScript *script)
 {
@@ -122,7 +94,7 @@ script_to_tls (DoctorTestScript *script,
                const char       *cert,
                const char       *post_ehlo)
 {
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN", "8BITMIME",
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN", "8BITMIME",
                                       NULL);
 
   script_greet (script, ehlo);
@@ -139,7 +111,7 @@ script_to_tls (DoctorTestScript *script,
 static char *
 post_tls_ehlo (void)
 {
-  return ehlo_reply ("PIPELINING", "AUTH PLAIN LOGIN", "8BITMIME", "SIZE 10240000", NULL);
+  return doctor_test_ehlo_reply ("PIPELINING", "AUTH PLAIN LOGIN", "8BITMIME", "SIZE 10240000", NULL);
 }
 
 static gboolean
@@ -711,7 +683,7 @@ test_starttls_not_offered (void)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "AUTH PLAIN LOGIN", "8BITMIME", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", "AUTH PLAIN LOGIN", "8BITMIME", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   script_greet (script, ehlo);
@@ -742,7 +714,7 @@ test_starttls_rejected (gconstpointer data)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("STARTTLS", "AUTH PLAIN LOGIN", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("STARTTLS", "AUTH PLAIN LOGIN", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   script_greet (script, ehlo);
@@ -777,7 +749,7 @@ test_starttls_injection (gconstpointer data)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("STARTTLS", "8BITMIME", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("STARTTLS", "8BITMIME", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   /* The 220 and the injected lines leave in one write, so they arrive together. */
@@ -803,7 +775,7 @@ test_starttls_handshake_hangs (void)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("STARTTLS", "AUTH PLAIN", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("STARTTLS", "AUTH PLAIN", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   script_greet (script, ehlo);
@@ -862,9 +834,9 @@ test_mismatch_plain_on_tls (gconstpointer data)
   /* Every connection greets in clear and answers EHLO; the ClientHello of the first one is
    * just a line that matches nothing. */
   if (offers_starttls)
-    ehlo = ehlo_reply ("STARTTLS", "AUTH PLAIN LOGIN", NULL);
+    ehlo = doctor_test_ehlo_reply ("STARTTLS", "AUTH PLAIN LOGIN", NULL);
   else
-    ehlo = ehlo_reply ("AUTH PLAIN LOGIN", NULL);
+    ehlo = doctor_test_ehlo_reply ("AUTH PLAIN LOGIN", NULL);
   doctor_test_script_send (script, GREETING);
   doctor_test_script_on_line (script, "EHLO", ehlo);
   doctor_test_script_on_line (script, "HELO", "250 test.example\r\n");
@@ -1128,7 +1100,7 @@ test_happy_none_no_user (void)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "AUTH PLAIN LOGIN", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", "AUTH PLAIN LOGIN", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   script_greet (script, ehlo);
@@ -1168,7 +1140,7 @@ test_auth_login (gconstpointer data)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "AUTH LOGIN", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", "AUTH LOGIN", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   script_to_tls (script, "good", ehlo);
@@ -1198,7 +1170,7 @@ test_auth_caps_change_after_tls (void)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "AUTH XOAUTH2", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", "AUTH XOAUTH2", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   /* Before TLS: AUTH PLAIN LOGIN (script_to_tls); after: XOAUTH2 only. */
@@ -1225,7 +1197,7 @@ test_auth_not_offered (void)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "8BITMIME", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", "8BITMIME", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   script_to_tls (script, "good", ehlo);
@@ -1246,7 +1218,7 @@ test_auth_plaintext (gconstpointer data)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "AUTH PLAIN LOGIN", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", "AUTH PLAIN LOGIN", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   script_greet (script, ehlo);
@@ -1423,8 +1395,8 @@ test_send (gconstpointer data)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = sc->pipelining ? ehlo_reply ("PIPELINING", "8BITMIME", NULL)
-                                         : ehlo_reply ("8BITMIME", NULL);
+  g_autofree char *ehlo = sc->pipelining ? doctor_test_ehlo_reply ("PIPELINING", "8BITMIME", NULL)
+                                         : doctor_test_ehlo_reply ("8BITMIME", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
   GPtrArray *received;
   guint mail, rcpt, dat;
@@ -1797,7 +1769,7 @@ test_quit_reply_after_unref (void)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   DoctorDiagnosis *d;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   /* The run does not wait for the 221 (spec), so the reply may come after the last reference

@@ -87,34 +87,6 @@ target_set_message (DoctorTarget *target)
   target->rcpt_to = g_strdup (RCPT_TO);
 }
 
-/* "250-test.example\r\n250-CAP\r\n…250 LAST\r\n" from a NULL-terminated list of capabilities. */
-static char * G_GNUC_NULL_TERMINATED
-ehlo_reply (const char *first,
-            ...)
-{
-  GString *reply = g_string_new ("250");
-  va_list args;
-
-  if (first == NULL)
-    {
-      g_string_append (reply, " test.example\r\n");
-      return g_string_free (reply, FALSE);
-    }
-
-  g_string_append (reply, "-test.example\r\n");
-  va_start (args, first);
-  for (const char *cap = first; cap != NULL;)
-    {
-      const char *next = va_arg (args, const char *);
-
-      g_string_append_printf (reply, "250%c%s\r\n", next != NULL ? '-' : ' ', cap);
-      cap = next;
-    }
-  va_end (args);
-
-  return g_string_free (reply, FALSE);
-}
-
 static void
 script_quit (DoctorTestScript *script)
 {
@@ -137,7 +109,7 @@ static void
 script_to_tls (DoctorTestScript *script,
                const char       *post_ehlo)
 {
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN", NULL);
 
   script_greet (script, ehlo);
   doctor_test_script_expect (script, "STARTTLS");
@@ -153,7 +125,7 @@ script_to_tls (DoctorTestScript *script,
 static char *
 post_tls_ehlo (const char *auth)
 {
-  return ehlo_reply ("8BITMIME", auth != NULL ? auth : "AUTH PLAIN LOGIN", "SIZE 10240000",
+  return doctor_test_ehlo_reply ("8BITMIME", auth != NULL ? auth : "AUTH PLAIN LOGIN", "SIZE 10240000",
                      NULL);
 }
 
@@ -605,7 +577,7 @@ static void
 script_until (DoctorTestScript *script,
               Step              step)
 {
-  g_autofree char *pre_ehlo = ehlo_reply ("PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN", NULL);
+  g_autofree char *pre_ehlo = doctor_test_ehlo_reply ("PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN", NULL);
   g_autofree char *post_ehlo = post_tls_ehlo ("AUTH PLAIN");
 
   if (step == STEP_GREETING)
@@ -952,7 +924,7 @@ test_hostile_greeting (void)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *ehlo = ehlo_reply ("PIPELINING", NULL);
+  g_autofree char *ehlo = doctor_test_ehlo_reply ("PIPELINING", NULL);
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
 
   doctor_test_script_send (script, "220 " HOSTILE_TEXT "\r\n");
@@ -1391,7 +1363,7 @@ test_hangup (gconstpointer data)
   g_autoptr(DoctorTestServer) server = doctor_test_server_new ();
   g_autoptr(DoctorTarget) target = NULL;
   g_autoptr(DoctorDiagnosis) d = NULL;
-  g_autofree char *pre_ehlo = ehlo_reply ("PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN", NULL);
+  g_autofree char *pre_ehlo = doctor_test_ehlo_reply ("PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN", NULL);
   g_autofree char *post_ehlo = post_tls_ehlo ("AUTH PLAIN");
   DoctorTestScript *script = doctor_test_server_get_script (server, 0);
   Hangup when = hc->when;
