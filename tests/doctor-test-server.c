@@ -1236,6 +1236,42 @@ doctor_test_server_get_bytes_sent (DoctorTestServer *self)
 
 /* Helpers */
 
+static char *
+describe_check (DoctorCheck *check)
+{
+  if (check == NULL)
+    return g_strdup ("(no such check)");
+
+  return g_strdup_printf ("%s %s/%s", doctor_check_get_id (check),
+                          doctor_check_status_to_string (doctor_check_get_status (check)),
+                          doctor_check_get_reason (check) ? doctor_check_get_reason (check)
+                                                          : "(none)");
+}
+
+void
+doctor_test_assert_check_impl (DoctorDiagnosis   *diagnosis,
+                               const char        *id,
+                               DoctorCheckStatus  status,
+                               const char        *reason,
+                               const char        *where)
+{
+  DoctorCheck *check = doctor_diagnosis_get_check (diagnosis, id);
+  g_autofree char *actual = describe_check (check);
+  g_autofree char *expected = NULL;
+
+  if (check != NULL && g_strcmp0 (reason, "*") == 0)
+    reason = doctor_check_get_reason (check) ? doctor_check_get_reason (check) : "(none)";
+  expected = g_strdup_printf ("%s %s/%s", id, doctor_check_status_to_string (status),
+                              reason != NULL ? reason : "(none)");
+
+  if (g_strcmp0 (actual, expected) != 0)
+    {
+      g_printerr ("# %s: expected %s, got %s\n", where, expected, actual);
+      doctor_test_dump_diagnosis (diagnosis);
+    }
+  g_assert_cmpstr (actual, ==, expected);
+}
+
 /* "250-test.example\r\n250-CAP\r\n…250 LAST\r\n" from a NULL-terminated list of capabilities. */
 char *
 doctor_test_ehlo_reply (const char *first,

@@ -95,6 +95,16 @@ void              doctor_test_script_on_line          (DoctorTestScript  *script
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoctorTestServer, doctor_test_server_free)
 
+/* Fails the test unless check @id of @diagnosis has @status and @reason (NULL: no reason;
+ * "*": any reason), printing the whole diagnosis when not. */
+#define doctor_test_assert_check(d, id, status, reason) \
+  doctor_test_assert_check_impl ((d), (id), (status), (reason), G_STRLOC)
+void              doctor_test_assert_check_impl       (DoctorDiagnosis   *diagnosis,
+                                                       const char        *id,
+                                                       DoctorCheckStatus  status,
+                                                       const char        *reason,
+                                                       const char        *where);
+
 /* "250-test.example\r\n250-CAP\r\n…250 LAST\r\n" from a NULL-terminated list of capabilities. */
 char             *doctor_test_ehlo_reply              (const char        *first,
                                                        ...) G_GNUC_NULL_TERMINATED;

@@ -170,46 +170,6 @@ assert_received_soon (DoctorTestServer *server,
 
 #define assert_no_auth(server) assert_received_count ((server), "AUTH", 0)
 
-static char *
-describe_check (DoctorCheck *check)
-{
-  if (check == NULL)
-    return g_strdup ("(no such check)");
-
-  return g_strdup_printf ("%s %s/%s", doctor_check_get_id (check),
-                          doctor_check_status_to_string (doctor_check_get_status (check)),
-                          doctor_check_get_reason (check) ? doctor_check_get_reason (check)
-                                                          : "(none)");
-}
-
-/* @reason NULL: the check must have no reason; "*": any reason. */
-#define assert_check(d, id, status, reason) \
-  assert_check_impl ((d), (id), (status), (reason), G_STRLOC)
-
-static void
-assert_check_impl (DoctorDiagnosis   *diagnosis,
-                   const char        *id,
-                   DoctorCheckStatus  status,
-                   const char        *reason,
-                   const char        *where)
-{
-  DoctorCheck *check = doctor_diagnosis_get_check (diagnosis, id);
-  g_autofree char *actual = describe_check (check);
-  g_autofree char *expected = NULL;
-
-  if (check != NULL && g_strcmp0 (reason, "*") == 0)
-    reason = doctor_check_get_reason (check) ? doctor_check_get_reason (check) : "(none)";
-  expected = g_strdup_printf ("%s %s/%s", id, doctor_check_status_to_string (status),
-                              reason != NULL ? reason : "(none)");
-
-  if (g_strcmp0 (actual, expected) != 0)
-    {
-      g_printerr ("# %s: expected %s, got %s\n", where, expected, actual);
-      doctor_test_dump_diagnosis (diagnosis);
-    }
-  g_assert_cmpstr (actual, ==, expected);
-}
-
 /* Every check named after @reason (NULL-terminated) must be skipped for that reason. */
 static void G_GNUC_NULL_TERMINATED
 assert_skipped (DoctorDiagnosis *diagnosis,
@@ -220,7 +180,7 @@ assert_skipped (DoctorDiagnosis *diagnosis,
 
   va_start (args, reason);
   for (const char *id = va_arg (args, const char *); id != NULL; id = va_arg (args, const char *))
-    assert_check_impl (diagnosis, id, DOCTOR_CHECK_SKIPPED, reason, "assert_skipped");
+    doctor_test_assert_check_impl (diagnosis, id, DOCTOR_CHECK_SKIPPED, reason, "assert_skipped");
   va_end (args);
 }
 
@@ -341,9 +301,9 @@ test_greeting_silence (void)
   d = doctor_test_run_diagnosis_full (target, NULL, 3500, &elapsed, NULL);
   g_assert_nonnull (d);
 
-  assert_check (d, "dns", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "greeting-timeout");
+  doctor_test_assert_check (d, "dns", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "greeting-timeout");
   assert_skipped (d, "not-reached", "ehlo", "starttls", "tls", "certificate", "auth", "send",
                   NULL);
   g_assert_null (doctor_diagnosis_get_suggestion (d));
@@ -371,7 +331,7 @@ test_greeting_slow_drip (void)
   d = doctor_test_run_diagnosis_full (target, NULL, 3500, &elapsed, NULL);
   g_assert_nonnull (d);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "greeting-timeout");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "greeting-timeout");
   assert_skipped (d, "not-reached", "ehlo", "starttls", "auth", "send", NULL);
   assert_greeting_timed_out_on_schedule (d, 1000);
   assert_received_count (server, "EHLO", 0);
@@ -389,7 +349,7 @@ test_greeting_garbage (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_skipped (d, "not-reached", "ehlo", "starttls", "tls", "certificate", "auth", "send",
                   NULL);
   assert_verdict (d, DOCTOR_CHECK_FAIL);
@@ -410,7 +370,7 @@ test_greeting_endless_line (void)
   d = doctor_test_run_diagnosis_full (target, NULL, RUN_MAX_MS, &elapsed, NULL);
   g_assert_nonnull (d);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "line-too-long");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "line-too-long");
   assert_skipped (d, "not-reached", "ehlo", "auth", NULL);
   /* The cap trips after 8 KiB, long before the deadline. */
   g_assert_cmpint (check_duration (d, "greeting"), <, LONG_TIMEOUT / 2);
@@ -430,7 +390,7 @@ test_greeting_nul (void)
   target = target_new (server, DOCTOR_SECURITY_STARTTLS, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_skipped (d, "not-reached", "ehlo", "auth", NULL);
 }
 
@@ -445,8 +405,8 @@ test_greeting_closed (void)
   target = target_new (server, DOCTOR_SECURITY_STARTTLS, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "connection-closed");
+  doctor_test_assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "connection-closed");
   assert_skipped (d, "not-reached", "ehlo", "auth", NULL);
 }
 
@@ -462,7 +422,7 @@ test_greeting_421 (void)
   target = target_new (server, DOCTOR_SECURITY_STARTTLS, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "server-busy");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "server-busy");
   assert_skipped (d, "not-reached", "ehlo", "auth", NULL);
   assert_received_count (server, "EHLO", 0);
 }
@@ -481,7 +441,7 @@ test_greeting_554 (void)
   target = target_new (server, DOCTOR_SECURITY_STARTTLS, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "greeting-rejected");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "greeting-rejected");
   assert_skipped (d, "not-reached", "ehlo", "auth", NULL);
 
   /* RFC 5321 §3.1: the server waits for QUIT, so the client sends one. */
@@ -511,8 +471,8 @@ test_ehlo_huge (void)
   d = doctor_test_run_diagnosis_full (target, NULL, RUN_MAX_MS, &elapsed, NULL);
   g_assert_nonnull (d);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "line-too-long");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "line-too-long");
   assert_skipped (d, "not-reached", "starttls", "tls", "certificate", "auth", "send", NULL);
   g_assert_cmpint (check_duration (d, "ehlo"), <, LONG_TIMEOUT / 2);
   g_assert_cmpint (elapsed, <, LONG_TIMEOUT);
@@ -532,8 +492,8 @@ test_ehlo_closed_mid_reply (void)
   target = target_new (server, DOCTOR_SECURITY_STARTTLS, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "connection-closed");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "connection-closed");
   assert_skipped (d, "not-reached", "starttls", "tls", "certificate", "auth", "send", NULL);
 }
 
@@ -551,7 +511,7 @@ test_ehlo_mixed_codes (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_skipped (d, "not-reached", "starttls", "auth", NULL);
   assert_no_auth (server);
   assert_received_count (server, "STARTTLS", 0);
@@ -570,11 +530,11 @@ test_ehlo_bare_lf (void)
   target = target_new (server, DOCTOR_SECURITY_NONE, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_WARN, "bare-lf");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_WARN, "bare-lf");
   assert_skipped (d, "not-applicable", "starttls", "tls", "certificate", NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-requested");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-requested");
   assert_verdict (d, DOCTOR_CHECK_WARN);
 }
 
@@ -593,7 +553,7 @@ test_ehlo_rejected_starttls (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "ehlo-rejected");
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "ehlo-rejected");
   assert_skipped (d, "not-reached", "starttls", "tls", "certificate", "auth", "send", NULL);
   /* Falling back to HELO would also hide STARTTLS; with TLS required it must not happen. */
   assert_received_count (server, "HELO", 0);
@@ -615,7 +575,7 @@ test_ehlo_rejected_none_helo (void)
   target = target_new (server, DOCTOR_SECURITY_NONE, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_WARN, "ehlo-rejected");
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_WARN, "ehlo-rejected");
   assert_verdict (d, DOCTOR_CHECK_WARN);
   settle (server);
   doctor_test_server_assert_script_ok (server);
@@ -633,7 +593,7 @@ test_ehlo_421 (void)
   target = target_new (server, DOCTOR_SECURITY_STARTTLS, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "server-busy");
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "server-busy");
   assert_skipped (d, "not-reached", "starttls", "auth", NULL);
 }
 
@@ -651,8 +611,8 @@ test_ehlo_slow_reply (void)
   target = target_new (server, DOCTOR_SECURITY_STARTTLS, 1000);
   d = doctor_test_run_diagnosis (target, 5000);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "reply-timeout");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "reply-timeout");
   g_assert_cmpint (check_duration (d, "ehlo"), >=, 900);
   g_assert_cmpint (check_duration (d, "ehlo"), <=, 1500);
 }
@@ -671,7 +631,7 @@ test_ehlo_empty_last_line (void)
   target = target_new (server, DOCTOR_SECURITY_NONE, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
   assert_verdict (d, DOCTOR_CHECK_PASS);
 }
 
@@ -693,8 +653,8 @@ test_starttls_not_offered (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "starttls", DOCTOR_CHECK_FAIL, "starttls-not-offered");
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "starttls", DOCTOR_CHECK_FAIL, "starttls-not-offered");
   assert_skipped (d, "not-reached", "tls", "certificate", "auth", "send", NULL);
   assert_no_auth (server);
   assert_received_count (server, "STARTTLS", 0);
@@ -726,7 +686,7 @@ test_starttls_rejected (gconstpointer data)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "starttls", DOCTOR_CHECK_FAIL, "starttls-rejected");
+  doctor_test_assert_check (d, "starttls", DOCTOR_CHECK_FAIL, "starttls-rejected");
   assert_skipped (d, "not-reached", "tls", "certificate", "auth", "send", NULL);
   if (rc->temporary)
     {
@@ -762,7 +722,7 @@ test_starttls_injection (gconstpointer data)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "starttls", DOCTOR_CHECK_FAIL, "starttls-injection");
+  doctor_test_assert_check (d, "starttls", DOCTOR_CHECK_FAIL, "starttls-injection");
   assert_skipped (d, "not-reached", "tls", "certificate", "auth", "send", NULL);
   assert_no_auth (server);
   assert_received_count (server, "EHLO", 1);
@@ -786,8 +746,8 @@ test_starttls_handshake_hangs (void)
   target_set_login (target);
   d = doctor_test_run_diagnosis (target, 5000);
 
-  assert_check (d, "starttls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "tls", DOCTOR_CHECK_FAIL, "reply-timeout");
+  doctor_test_assert_check (d, "starttls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_FAIL, "reply-timeout");
   assert_skipped (d, "not-reached", "certificate", "auth", "send", NULL);
   g_assert_cmpint (check_duration (d, "tls"), <=, 1500);
   assert_no_auth (server);
@@ -811,10 +771,10 @@ test_tls_truncated (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "connection-closed");
-  assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-reached");
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "connection-closed");
+  doctor_test_assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-reached");
   assert_no_auth (server);
 }
 
@@ -846,8 +806,8 @@ test_mismatch_plain_on_tls (gconstpointer data)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "tls", DOCTOR_CHECK_FAIL, "security-mismatch");
+  doctor_test_assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_FAIL, "security-mismatch");
   assert_skipped (d, "not-reached", "certificate", "greeting", "ehlo", "auth", "send", NULL);
 
   suggestion = doctor_diagnosis_get_suggestion (d);
@@ -878,7 +838,7 @@ test_mismatch_tls_on_starttls (void)
   target_set_login (target);
   d = doctor_test_run_diagnosis (target, 5000);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "security-mismatch");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "security-mismatch");
   assert_skipped (d, "not-reached", "ehlo", "starttls", "tls", "certificate", "auth", "send",
                   NULL);
 
@@ -901,7 +861,7 @@ test_tls_silent (void)
   target = target_new (server, DOCTOR_SECURITY_TLS, 1000);
   d = doctor_test_run_diagnosis (target, 5000);
 
-  assert_check (d, "tls", DOCTOR_CHECK_FAIL, "reply-timeout");
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_FAIL, "reply-timeout");
   assert_skipped (d, "not-reached", "certificate", "greeting", "ehlo", "auth", "send", NULL);
   g_assert_cmpint (check_duration (d, "tls"), >=, 900);
   g_assert_cmpint (check_duration (d, "tls"), <=, 1500);
@@ -966,15 +926,15 @@ test_happy_starttls_plain (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "dns", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "starttls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-requested");
+  doctor_test_assert_check (d, "dns", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "starttls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-requested");
   assert_verdict (d, DOCTOR_CHECK_PASS);
   g_assert_null (doctor_diagnosis_get_suggestion (d));
 
@@ -1032,7 +992,7 @@ test_round_trips_starttls_auth (void)
   d = doctor_test_run_diagnosis_full (target, NULL, RUN_MAX_MS, &elapsed_ms, &error);
   g_assert_no_error (error);
 
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
   assert_verdict (d, DOCTOR_CHECK_PASS);
   g_assert_cmpint (elapsed_ms, <, 2000);
 
@@ -1078,14 +1038,14 @@ test_happy_tls_send (void)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "starttls", DOCTOR_CHECK_SKIPPED, "not-applicable");
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "send", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "starttls", DOCTOR_CHECK_SKIPPED, "not-applicable");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "send", DOCTOR_CHECK_PASS, NULL);
   assert_verdict (d, DOCTOR_CHECK_PASS);
   assert_secret_absent (d, PLAIN_B64);
 
@@ -1109,11 +1069,11 @@ test_happy_none_no_user (void)
   target = target_new (server, DOCTOR_SECURITY_NONE, LONG_TIMEOUT);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
   assert_skipped (d, "not-applicable", "starttls", "tls", "certificate", NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-requested");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-requested");
   assert_verdict (d, DOCTOR_CHECK_PASS);
   assert_no_auth (server);
   doctor_test_server_assert_script_ok (server);
@@ -1155,8 +1115,8 @@ test_auth_login (gconstpointer data)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
   assert_verdict (d, DOCTOR_CHECK_PASS);
   assert_secret_absent (d, SECRET_B64);
   settle (server);
@@ -1181,10 +1141,10 @@ test_auth_caps_change_after_tls (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-mechanism-unsupported");
-  assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-reached");
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-mechanism-unsupported");
+  doctor_test_assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-reached");
   assert_no_auth (server);
   assert_received_count (server, USER_B64, 0);
   assert_received_count (server, SECRET_B64, 0);
@@ -1207,7 +1167,7 @@ test_auth_not_offered (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-not-offered");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-not-offered");
   assert_no_auth (server);
 }
 
@@ -1231,13 +1191,13 @@ test_auth_plaintext (gconstpointer data)
 
   if (allowed)
     {
-      assert_check (d, "auth", DOCTOR_CHECK_WARN, "*");
+      doctor_test_assert_check (d, "auth", DOCTOR_CHECK_WARN, "*");
       assert_received_soon (server, "AUTH PLAIN " PLAIN_B64);
       assert_secret_absent (d, PLAIN_B64);
     }
   else
     {
-      assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-plaintext-refused");
+      doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-plaintext-refused");
       assert_no_auth (server);
     }
 }
@@ -1286,9 +1246,9 @@ test_auth_reply (gconstpointer data)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, ac->reason);
-  assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-reached");
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, ac->reason);
+  doctor_test_assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "not-reached");
   assert_secret_absent (d, PLAIN_B64);
   settle (server);
   doctor_test_server_assert_script_ok (server);
@@ -1446,8 +1406,8 @@ test_send (gconstpointer data)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "send", sc->status, sc->reason);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "send", sc->status, sc->reason);
   assert_verdict (d, sc->status);
   if (!sc->hang_up)
     assert_received_soon (server, "QUIT");
@@ -1556,21 +1516,21 @@ test_certificate (gconstpointer data)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "starttls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "certificate", cc->status, cc->reason);
+  doctor_test_assert_check (d, "starttls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "certificate", cc->status, cc->reason);
 
   if (cc->status == DOCTOR_CHECK_FAIL)
     {
-      assert_check (d, "auth", DOCTOR_CHECK_SKIPPED, "auth-skipped-untrusted");
-      assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "*");
+      doctor_test_assert_check (d, "auth", DOCTOR_CHECK_SKIPPED, "auth-skipped-untrusted");
+      doctor_test_assert_check (d, "send", DOCTOR_CHECK_SKIPPED, "*");
       assert_verdict (d, DOCTOR_CHECK_FAIL);
       assert_no_auth (server);
     }
   else
     {
       /* A warning does not stop the run. */
-      assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
-      assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+      doctor_test_assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
+      doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
       assert_verdict (d, DOCTOR_CHECK_WARN);
       assert_received_soon (server, "AUTH PLAIN " PLAIN_B64);
     }
@@ -1743,11 +1703,11 @@ test_cancel (gconstpointer data)
   /* Promptly: no deadline of the run (10 s) had to pass. */
   g_assert_cmpint (after_cancel_ms, <, 1000);
 
-  assert_check (d, "dns", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "dns", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
   if (during_ehlo)
     {
-      assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+      doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
       assert_skipped (d, "cancelled", "ehlo", "starttls", "tls", "certificate", "auth", "send",
                       NULL);
     }
@@ -1782,7 +1742,7 @@ test_quit_reply_after_unref (void)
   doctor_test_script_close (script);
   target = target_new (server, DOCTOR_SECURITY_NONE, LONG_TIMEOUT);
   d = run (target);
-  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
   g_object_unref (d);
 
   doctor_test_sleep (600);

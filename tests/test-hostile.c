@@ -204,43 +204,6 @@ assert_server_got_no_secret (DoctorTestServer *server)
     }
 }
 
-static char *
-describe_check (DoctorCheck *check)
-{
-  if (check == NULL)
-    return g_strdup ("(no such check)");
-
-  return g_strdup_printf ("%s %s/%s", doctor_check_get_id (check),
-                          doctor_check_status_to_string (doctor_check_get_status (check)),
-                          doctor_check_get_reason (check) ? doctor_check_get_reason (check)
-                                                          : "(none)");
-}
-
-/* @reason NULL: the check must have no reason. */
-#define assert_check(d, id, status, reason) \
-  assert_check_impl ((d), (id), (status), (reason), G_STRLOC)
-
-static void
-assert_check_impl (DoctorDiagnosis   *diagnosis,
-                   const char        *id,
-                   DoctorCheckStatus  status,
-                   const char        *reason,
-                   const char        *where)
-{
-  DoctorCheck *check = doctor_diagnosis_get_check (diagnosis, id);
-  g_autofree char *actual = describe_check (check);
-  g_autofree char *expected = g_strdup_printf ("%s %s/%s", id,
-                                               doctor_check_status_to_string (status),
-                                               reason != NULL ? reason : "(none)");
-
-  if (g_strcmp0 (actual, expected) != 0)
-    {
-      g_printerr ("# %s: expected %s, got %s\n", where, expected, actual);
-      doctor_test_dump_diagnosis (diagnosis);
-    }
-  g_assert_cmpstr (actual, ==, expected);
-}
-
 static void G_GNUC_NULL_TERMINATED
 assert_not_reached (DoctorDiagnosis *diagnosis,
                     ...)
@@ -249,7 +212,7 @@ assert_not_reached (DoctorDiagnosis *diagnosis,
 
   va_start (args, diagnosis);
   for (const char *id = va_arg (args, const char *); id != NULL; id = va_arg (args, const char *))
-    assert_check_impl (diagnosis, id, DOCTOR_CHECK_SKIPPED, "not-reached", "assert_not_reached");
+    doctor_test_assert_check_impl (diagnosis, id, DOCTOR_CHECK_SKIPPED, "not-reached", "assert_not_reached");
   va_end (args);
 }
 
@@ -473,8 +436,8 @@ test_ehlo_refused_implicit_tls (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "ehlo-rejected");
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "ehlo-rejected");
   assert_not_reached (d, "auth", "send", NULL);
   assert_received (server, "HELO", 0);
   assert_server_got_no_secret (server);
@@ -496,7 +459,7 @@ test_ehlo_refused_temporary (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "ehlo-rejected");
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "ehlo-rejected");
   assert_not_reached (d, "starttls", "tls", "certificate", "auth", "send", NULL);
   assert_received (server, "HELO", 0);
   assert_received (server, "STARTTLS", 0);
@@ -520,8 +483,8 @@ test_ehlo_refused_after_starttls (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "ehlo-rejected");
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "ehlo-rejected");
   assert_not_reached (d, "send", NULL);
   assert_received (server, "HELO", 0);
   assert_server_got_no_secret (server);
@@ -631,7 +594,7 @@ test_wrong_code (gconstpointer data)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, wc->check, DOCTOR_CHECK_FAIL, wc->reason);
+  doctor_test_assert_check (d, wc->check, DOCTOR_CHECK_FAIL, wc->reason);
   /* The summary names the code it did not expect. */
   assert_summary_has (d, wc->check, code);
   g_assert_cmpint (doctor_diagnosis_get_verdict (d), ==, DOCTOR_CHECK_FAIL);
@@ -664,7 +627,7 @@ test_greeting_mixed_codes (void)
   target = target_new (server, DOCTOR_SECURITY_STARTTLS);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_not_reached (d, "ehlo", "starttls", "auth", NULL);
   assert_received (server, "EHLO", 0);
 }
@@ -689,7 +652,7 @@ test_auth_mixed_codes (void)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_not_reached (d, "send", NULL);
   assert_received (server, "MAIL", 0);
 }
@@ -710,8 +673,8 @@ test_reply_before_ehlo (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_not_reached (d, "starttls", "auth", NULL);
   assert_received (server, "EHLO", 0);
   assert_server_got_no_secret (server);
@@ -736,7 +699,7 @@ test_reply_before_auth (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_server_got_no_secret (server);
 }
 
@@ -759,8 +722,8 @@ test_reply_before_mail (void)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "send", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "send", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_received (server, "MAIL", 0);
 }
 
@@ -809,7 +772,7 @@ test_ehlo_10000_lines (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "line-too-long");
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "line-too-long");
   assert_not_reached (d, "starttls", "tls", "certificate", "auth", "send", NULL);
   assert_bounded (d, "ehlo");
   assert_received (server, "STARTTLS", 0);
@@ -832,8 +795,8 @@ test_ehlo_10000_lines_after_tls (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "line-too-long");
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "line-too-long");
   assert_bounded (d, "auth");
   assert_server_got_no_secret (server);
 }
@@ -934,8 +897,8 @@ test_hostile_greeting (void)
   target = target_new (server, DOCTOR_SECURITY_NONE);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
   assert_hostile_shown_literally (d, "greeting", "banner");
 }
 
@@ -953,7 +916,7 @@ test_hostile_ehlo (void)
   target = target_new (server, DOCTOR_SECURITY_NONE);
   d = run (target);
 
-  assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_PASS, NULL);
   assert_hostile_shown_literally (d, "ehlo", "server-name");
   name = doctor_check_get_summary (doctor_diagnosis_get_check (d, "ehlo"));
   g_assert_nonnull (strstr (name, "X-\\x1b[31mRED"));
@@ -977,7 +940,7 @@ test_hostile_error (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-failed");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-failed");
   summary = doctor_check_get_summary (doctor_diagnosis_get_check (d, "auth"));
   g_assert_nonnull (strstr (summary, "\\x1b[31mRED"));
   g_assert_nonnull (strstr (summary, "<b>bold</b>"));
@@ -1001,9 +964,9 @@ test_unclean_close_after_handshake (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "connection-closed");
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "certificate", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "connection-closed");
   assert_summary_has (d, "auth", "without a proper close");
   assert_server_got_no_secret (server);
 }
@@ -1024,8 +987,8 @@ test_unclean_close_mid_ehlo (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "connection-closed");
+  doctor_test_assert_check (d, "greeting", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "ehlo", DOCTOR_CHECK_FAIL, "connection-closed");
   assert_summary_has (d, "ehlo", "without a proper close");
   assert_not_reached (d, "auth", "send", NULL);
   assert_server_got_no_secret (server);
@@ -1049,7 +1012,7 @@ test_unclean_close_after_auth (void)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "connection-closed");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "connection-closed");
   assert_summary_has (d, "auth", "without a proper close");
   assert_not_reached (d, "send", NULL);
 }
@@ -1071,7 +1034,7 @@ test_unclean_close_after_quit (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
   g_assert_cmpint (doctor_diagnosis_get_verdict (d), ==, DOCTOR_CHECK_PASS);
 }
 
@@ -1117,7 +1080,7 @@ test_login_prompt (gconstpointer data)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
   settle (server);
   doctor_test_server_assert_script_ok (server);
   assert_received (server, "AUTH", 1);
@@ -1150,7 +1113,7 @@ test_login_third_prompt (void)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_not_reached (d, "send", NULL);
   settle (server);
   doctor_test_server_assert_script_ok (server);
@@ -1181,7 +1144,7 @@ test_plain_unexpected_prompt (gconstpointer data)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_not_reached (d, "send", NULL);
   settle (server);
   doctor_test_server_assert_script_ok (server);
@@ -1216,7 +1179,7 @@ test_login_early_success (gconstpointer data)
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "protocol-error");
   assert_not_reached (d, "send", NULL);
   assert_received (server, secret_b64, 0);
   assert_received (server, "MAIL", 0);
@@ -1246,7 +1209,7 @@ test_login_long_prompt (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_PASS, NULL);
 }
 
 /* A 334 of 100,000 bytes: over the cap, the login stops before the password is sent. */
@@ -1271,7 +1234,7 @@ test_login_huge_prompt (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "line-too-long");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "line-too-long");
   assert_received (server, secret_b64, 0);
 }
 
@@ -1303,7 +1266,7 @@ test_oauth_only (void)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-mechanism-unsupported");
+  doctor_test_assert_check (d, "auth", DOCTOR_CHECK_FAIL, "auth-mechanism-unsupported");
   assert_summary_has (d, "auth", "XOAUTH2");
   advice = doctor_check_get_advice (doctor_diagnosis_get_check (d, "auth"));
   for (guint i = 0; advice != NULL && i < advice->len; i++)
@@ -1424,7 +1387,7 @@ hang_up:
   target_set_message (target);
   d = run (target);
 
-  assert_check (d, hc->check, DOCTOR_CHECK_FAIL, hc->reason);
+  doctor_test_assert_check (d, hc->check, DOCTOR_CHECK_FAIL, hc->reason);
   g_test_message ("%s: %s", hc->check,
                   doctor_check_get_summary (doctor_diagnosis_get_check (d, hc->check)));
   g_assert_cmpint (doctor_diagnosis_get_verdict (d), ==, DOCTOR_CHECK_FAIL);
@@ -1450,8 +1413,8 @@ test_hangup_implicit_tls (gconstpointer data)
   target_set_login (target);
   d = run (target);
 
-  assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
-  assert_check (d, "tls", DOCTOR_CHECK_FAIL, "tls-handshake-failed");
+  doctor_test_assert_check (d, "connect", DOCTOR_CHECK_PASS, NULL);
+  doctor_test_assert_check (d, "tls", DOCTOR_CHECK_FAIL, "tls-handshake-failed");
   assert_not_reached (d, "certificate", "greeting", "ehlo", "auth", "send", NULL);
   assert_server_got_no_secret (server);
 }
